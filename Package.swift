@@ -1,0 +1,49 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+  name: "SRFuse",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "srfuse", targets: ["srfuse"]),
+    .library(name: "SRFuse", targets: ["SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRWeights", "SRImage"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+  ],
+  targets: [
+    // MARK: Native libraries (Debian packages llvm-14-dev, libopenblas-dev, libpng-dev)
+    // LLVM is a C target so that its include/ folder (symlinks into /usr/lib/llvm-14/include)
+    // reaches every dependent target; Debian ships no pkg-config file for it.
+    .target(name: "CLLVM", linkerSettings: [.linkedLibrary("LLVM-14")]),
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+    // libpng reports errors by longjmp, which Swift cannot catch: a C shim owns the setjmp.
+    .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
+
+    // MARK: Compiler
+    .target(name: "SRIR"),
+    .target(name: "SRDSL", dependencies: ["SRIR"]),
+    .target(name: "SRGraphs", dependencies: ["SRDSL", "SRIR"], path: "graphs"),
+
+    // MARK: Runtime, weights, images
+    .target(name: "SRRuntime", dependencies: ["SRIR", "CBLAS", "CLLVM", "SRImage"]),
+    .target(name: "SRWeights", dependencies: ["SRIR"]),
+    .target(name: "SRImage", dependencies: ["CPNG"]),
+
+    // MARK: Command-line tool
+    .executableTarget(
+      name: "srfuse",
+      dependencies: [
+        "SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRWeights", "SRImage",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Yams", package: "Yams"),
+      ]),
+
+    // MARK: Tests
+    .testTarget(name: "SRIRTests", dependencies: ["SRIR", "SRDSL", "SRGraphs"]),
+    .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM"]),
+    .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights"]),
+    .testTarget(name: "SRImageTests", dependencies: ["SRImage"]),
+  ]
+)

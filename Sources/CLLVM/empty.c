@@ -1,0 +1,1 @@
+// Empty: this target only carries the LLVM headers and link flag.
