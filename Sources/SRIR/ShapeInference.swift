@@ -1,0 +1,105 @@
+/// Why an operation cannot take the shapes it was given.
+public struct ShapeError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// The result shape of `op` applied to operands of `inputShapes`.
+/// Used by the builder (so graphs get shapes for any input size) and by the verifier.
+/// `input` and `parameter` carry their own shapes and are not inferred here.
+public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
+  func expectCount(_ range: ClosedRange<Int>) throws {
+    guard range.contains(inputShapes.count) else {
+      let wanted = range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
+      throw ShapeError("\(op.mnemonic) takes \(wanted) operands, got \(inputShapes.count)")
+    }
+  }
+  func image(_ index: Int) throws -> [Int] {
+    let shape = inputShapes[index]
+    guard shape.count == 4 else { throw ShapeError("\(op.mnemonic) needs an NCHW operand, got \(describe(shape: shape))") }
+    return shape
+  }
+
+  switch op {
+  case .input, .parameter:
+    throw ShapeError("\(op.mnemonic) has no operands to infer a shape from")
+
+  case .conv2d(let a):
+    try expectCount(2...3)
+    let x = try image(0), w = inputShapes[1]
+    guard w.count == 4 else { throw ShapeError("conv2d weight must be [out, in/groups, kh, kw], got \(describe(shape: w))") }
+    guard a.stride >= 1, a.padding >= 0, a.groups >= 1 else {
+      throw ShapeError("conv2d needs stride >= 1, padding >= 0, groups >= 1 (got \(a.stride), \(a.padding), \(a.groups))")
+    }
+    guard x[1] % a.groups == 0, w[0] % a.groups == 0, w[1] * a.groups == x[1] else {
+      throw ShapeError("conv2d input \(describe(shape: x)) has \(x[1]) channels but weight \(describe(shape: w)) with groups \(a.groups) expects \(w[1] * a.groups)")
+    }
+    if inputShapes.count == 3, inputShapes[2] != [w[0]] {
+      throw ShapeError("conv2d bias \(describe(shape: inputShapes[2])) does not match \(w[0]) output channels")
+    }
+    let h = (x[2] + 2 * a.padding - w[2]) / a.stride + 1
+    let wd = (x[3] + 2 * a.padding - w[3]) / a.stride + 1
+    guard x[2] + 2 * a.padding >= w[2], x[3] + 2 * a.padding >= w[3] else {
+      throw ShapeError("conv2d input \(describe(shape: x)) is smaller than its \(w[2])x\(w[3]) kernel")
+    }
+    return [x[0], w[0], h, wd]
+
+  case .leakyRelu, .relu, .scale:
+    try expectCount(1...1)
+    return inputShapes[0]
+
+  case .prelu:
+    try expectCount(2...2)
+    let x = try image(0)
+    guard inputShapes[1] == [x[1]] || inputShapes[1] == [1] else {
+      throw ShapeError("prelu slope \(describe(shape: inputShapes[1])) does not match input \(describe(shape: x))")
+    }
+    return x
+
+  case .add:
+    try expectCount(2...2)
+    guard inputShapes[0] == inputShapes[1] else {
+      throw ShapeError("add operands differ: \(describe(shape: inputShapes[0])) and \(describe(shape: inputShapes[1]))")
+    }
+    return inputShapes[0]
+
+  case .concat:
+    guard inputShapes.count >= 2 else { throw ShapeError("concat takes at least 2 operands, got \(inputShapes.count)") }
+    let first = try image(0)
+    var channels = 0
+    for index in inputShapes.indices {
+      let s = try image(index)
+      guard s[0] == first[0], s[2] == first[2], s[3] == first[3] else {
+        throw ShapeError("concat operands differ outside channels: \(describe(shape: first)) and \(describe(shape: s))")
+      }
+      channels += s[1]
+    }
+    return [first[0], channels, first[2], first[3]]
+
+  case .upsampleNearest(let r):
+    try expectCount(1...1)
+    let x = try image(0)
+    guard r >= 1 else { throw ShapeError("upsample_nearest factor must be >= 1, got \(r)") }
+    return [x[0], x[1], x[2] * r, x[3] * r]
+
+  case .pixelShuffle(let r):
+    try expectCount(1...1)
+    let x = try image(0)
+    guard r >= 1, x[1] % (r * r) == 0 else {
+      throw ShapeError("pixel_shuffle by \(r) needs channels divisible by \(r * r), got \(describe(shape: x))")
+    }
+    return [x[0], x[1] / (r * r), x[2] * r, x[3] * r]
+
+  case .pixelUnshuffle(let r):
+    try expectCount(1...1)
+    let x = try image(0)
+    guard r >= 1, x[2] % r == 0, x[3] % r == 0 else {
+      throw ShapeError("pixel_unshuffle by \(r) needs height and width divisible by \(r), got \(describe(shape: x))")
+    }
+    return [x[0], x[1] * r * r, x[2] / r, x[3] / r]
+
+  case .output:
+    try expectCount(1...1)
+    return inputShapes[0]
+  }
+}

@@ -1,0 +1,171 @@
+import CBLAS
+import SRIR
+
+/// The interpreter's kernels: one straightforward loop nest per op, convolution as
+/// im2col + sgemm. Shapes were checked by the verifier; these only compute.
+enum Kernels {
+  static func evaluate(_ op: Op, _ x: [Tensor], resultShape: [Int]) -> Tensor {
+    switch op {
+    case .conv2d(let attributes): conv2d(x[0], weight: x[1], bias: x.count > 2 ? x[2] : nil, attributes, resultShape)
+    case .leakyRelu(let slope): map(x[0]) { $0 >= 0 ? $0 : $0 * slope }
+    case .relu: map(x[0]) { max($0, 0) }
+    case .scale(let factor): map(x[0]) { $0 * factor }
+    case .prelu: prelu(x[0], slope: x[1])
+    case .add: Tensor(shape: x[0].shape, data: zip(x[0].data, x[1].data).map { $0 + $1 })
+    case .concat: concat(x, resultShape)
+    case .upsampleNearest(let r): upsampleNearest(x[0], r, resultShape)
+    case .pixelShuffle(let r): pixelShuffle(x[0], r, resultShape)
+    case .pixelUnshuffle(let r): pixelUnshuffle(x[0], r, resultShape)
+    case .input, .parameter, .output: preconditionFailure("\(op.mnemonic) is not a computation")
+    }
+  }
+
+  static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+    Tensor(shape: x.shape, data: x.data.map(f))
+  }
+
+  static func prelu(_ x: Tensor, slope: Tensor) -> Tensor {
+    let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+    var out = x.data
+    for image in 0..<n {
+      for channel in 0..<c {
+        let a = slope.data.count == 1 ? slope.data[0] : slope.data[channel]
+        let base = (image * c + channel) * plane
+        for i in base..<base + plane where out[i] < 0 { out[i] *= a }
+      }
+    }
+    return Tensor(shape: x.shape, data: out)
+  }
+
+  static func concat(_ parts: [Tensor], _ shape: [Int]) -> Tensor {
+    var out = [Float]()
+    out.reserveCapacity(shape.reduce(1, *))
+    for image in 0..<shape[0] {
+      for part in parts {
+        let size = part.count / shape[0]
+        out.append(contentsOf: part.data[image * size..<(image + 1) * size])
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  static func upsampleNearest(_ x: Tensor, _ r: Int, _ shape: [Int]) -> Tensor {
+    let (h, w, oh, ow) = (x.shape[2], x.shape[3], shape[2], shape[3])
+    var out = [Float](repeating: 0, count: shape.reduce(1, *))
+    for plane in 0..<shape[0] * shape[1] {
+      for y in 0..<oh {
+        for xo in 0..<ow { out[(plane * oh + y) * ow + xo] = x.data[(plane * h + y / r) * w + xo / r] }
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  /// out[n, c, y*r+i, x*r+j] = in[n, c*r*r + i*r + j, y, x]
+  static func pixelShuffle(_ x: Tensor, _ r: Int, _ shape: [Int]) -> Tensor {
+    let (c, h, w) = (shape[1], x.shape[2], x.shape[3])
+    var out = [Float](repeating: 0, count: shape.reduce(1, *))
+    for n in 0..<shape[0] {
+      for channel in 0..<c {
+        for i in 0..<r {
+          for j in 0..<r {
+            let source = ((n * c + channel) * r * r + i * r + j) * h * w
+            for y in 0..<h {
+              for xi in 0..<w {
+                out[((n * c + channel) * h * r + y * r + i) * w * r + xi * r + j] = x.data[source + y * w + xi]
+              }
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  /// out[n, c*r*r + i*r + j, y, x] = in[n, c, y*r+i, x*r+j]
+  static func pixelUnshuffle(_ x: Tensor, _ r: Int, _ shape: [Int]) -> Tensor {
+    let (c, h, w) = (x.shape[1], shape[2], shape[3])
+    var out = [Float](repeating: 0, count: shape.reduce(1, *))
+    for n in 0..<shape[0] {
+      for channel in 0..<c {
+        for i in 0..<r {
+          for j in 0..<r {
+            let target = ((n * c + channel) * r * r + i * r + j) * h * w
+            for y in 0..<h {
+              for xi in 0..<w {
+                out[target + y * w + xi] = x.data[((n * c + channel) * h * r + y * r + i) * w * r + xi * r + j]
+              }
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  /// Each group: out[O/g, P] = W[O/g, (C/g)*kh*kw] x columns[(C/g)*kh*kw, P], P = output pixels.
+  static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes, _ shape: [Int]) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (o, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+    let (oh, ow) = (shape[2], shape[3])
+    let groupIn = c / a.groups, groupOut = o / a.groups
+    let pixels = oh * ow, rows = groupIn * kh * kw
+    var out = [Float](repeating: 0, count: n * o * pixels)
+    let pointwise = kh == 1 && kw == 1 && a.stride == 1 && a.padding == 0
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 0 : rows * pixels)
+    defer { columns.deallocate() }
+    x.data.withUnsafeBufferPointer { input in
+      weight.data.withUnsafeBufferPointer { weights in
+        out.withUnsafeMutableBufferPointer { output in
+          for image in 0..<n {
+            for group in 0..<a.groups {
+              let source = input.baseAddress! + (image * c + group * groupIn) * h * w
+              if !pointwise { im2col(source, channels: groupIn, h, w, kh, kw, a, oh, ow, into: columns) }
+              let target = output.baseAddress! + (image * o + group * groupOut) * pixels
+              let b = pointwise ? source : UnsafePointer(columns)
+              cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(pixels), Int32(rows),
+                1, weights.baseAddress! + group * groupOut * rows, Int32(rows), b, Int32(pixels), 0, target, Int32(pixels))
+            }
+          }
+          if let bias {
+            for image in 0..<n {
+              for channel in 0..<o {
+                let base = (image * o + channel) * pixels
+                for i in base..<base + pixels { output[i] += bias.data[channel] }
+              }
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  /// columns[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*stride + ky - pad, ox*stride + kx - pad], 0 outside.
+  static func im2col(
+    _ x: UnsafePointer<Float>, channels: Int, _ h: Int, _ w: Int, _ kh: Int, _ kw: Int,
+    _ a: Conv2dAttributes, _ oh: Int, _ ow: Int, into columns: UnsafeMutablePointer<Float>
+  ) {
+    var row = columns
+    for channel in 0..<channels {
+      let plane = x + channel * h * w
+      for ky in 0..<kh {
+        for kx in 0..<kw {
+          for oy in 0..<oh {
+            let iy = oy * a.stride + ky - a.padding
+            let line = row + oy * ow
+            guard iy >= 0, iy < h else {
+              line.update(repeating: 0, count: ow)
+              continue
+            }
+            for ox in 0..<ow {
+              let ix = ox * a.stride + kx - a.padding
+              line[ox] = ix >= 0 && ix < w ? plane[iy * w + ix] : 0
+            }
+          }
+          row += oh * ow
+        }
+      }
+    }
+  }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class SRIRTestsPlaceholder: XCTestCase { func testNothing() {} }
