@@ -1,0 +1,135 @@
+// cpng_write: encode interleaved 8/16-bit pixels as a PNG, replacing the target atomically.
+#include "errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// As in read.c: state that must survive a longjmp lives outside the setjmp caller's frame.
+typedef struct {
+  cpng_errors errors;
+  FILE *file;
+  png_structp png;
+  png_infop info;
+} writer;
+
+static void write_data(png_structp png, png_bytep data, size_t length) {
+  writer *w = png_get_io_ptr(png);
+  if (fwrite(data, 1, length, w->file) == length) return;
+  w->errors.status = CPNG_ERR_IO;
+  png_error(png, strerror(errno));
+}
+
+// Flushing is done once, with fsync, before the rename; per-chunk flushes would only cost time.
+static void flush_data(png_structp png) { (void)png; }
+
+static cpng_status encode(writer *w, int width, int height, int channels, int bit_depth,
+                          const void *pixels) {
+  if (setjmp(png_jmpbuf(w->png))) return w->errors.status;
+
+  static const int color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                     PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+  png_set_write_fn(w->png, w, write_data, flush_data);
+  // libpng's default 1,000,000-pixel limit guards readers; upscaled outputs may exceed it.
+  png_set_user_limits(w->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+  png_set_IHDR(w->png, w->info, (png_uint_32)width, (png_uint_32)height, bit_depth,
+               color_types[channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(w->png, w->info);
+  if (bit_depth == 16 && cpng_host_is_little_endian()) png_set_swap(w->png);
+
+  size_t row_bytes = (size_t)width * (size_t)channels * (size_t)(bit_depth / 8);
+  for (size_t y = 0; y < (size_t)height; y++) {
+    png_write_row(w->png, (png_const_bytep)pixels + y * row_bytes);
+  }
+  png_write_end(w->png, NULL);
+  return CPNG_OK;
+}
+
+// Creates ".<name>.tmp-<pid>-<n>" beside `path`: a rename within one directory is atomic, and
+// the leading dot keeps a file left by a killed process out of the way. <name> is cut to 200
+// bytes so the temporary name fits NAME_MAX (255) whenever the target's name does. Returns the
+// open descriptor and the malloc'ed name in *temp_path, or -1 with errno set.
+static int create_temp_file(const char *path, char **temp_path) {
+  static atomic_uint counter;
+  const char *slash = strrchr(path, '/');
+  size_t dir_length = slash ? (size_t)(slash - path) + 1 : 0;
+  size_t size = strlen(path) + 64;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    char *name = malloc(size);
+    if (name == NULL) return -1;
+    snprintf(name, size, "%.*s.%.200s.tmp-%ld-%u", (int)dir_length, path, path + dir_length,
+             (long)getpid(), atomic_fetch_add(&counter, 1));
+    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      *temp_path = name;
+      return fd;
+    }
+    int saved = errno;
+    free(name);
+    errno = saved;
+    if (saved != EEXIST) return -1;
+  }
+  return -1;
+}
+
+// Pushes the bytes to the disk before the rename, so a crash never leaves a truncated target.
+static cpng_status close_durably(writer *w) {
+  int failed = fflush(w->file) != 0 || fsync(fileno(w->file)) != 0;
+  int saved = errno;
+  if (fclose(w->file) != 0 && !failed) {
+    failed = 1;
+    saved = errno;
+  }
+  w->file = NULL;
+  return failed ? cpng_fail(&w->errors, CPNG_ERR_IO, strerror(saved)) : CPNG_OK;
+}
+
+cpng_status cpng_write(const char *path, int width, int height, int channels, int bit_depth,
+                       const void *pixels, char *message, size_t message_size) {
+  // libpng errors that are not I/O come from png_set_IHDR refusing the image.
+  writer w = {{message, message_size, CPNG_ERR_ARGUMENT}, NULL, NULL, NULL};
+  cpng_fail(&w.errors, CPNG_OK, "");
+  if (width < 1 || height < 1 || channels < 1 || channels > 4 ||
+      (bit_depth != 8 && bit_depth != 16) || pixels == NULL) {
+    return cpng_fail(&w.errors, CPNG_ERR_ARGUMENT, "invalid image size or layout");
+  }
+
+  char *temp_path = NULL;
+  int fd = create_temp_file(path, &temp_path);
+  if (fd < 0) return cpng_fail(&w.errors, CPNG_ERR_OPEN, strerror(errno));
+  w.file = fdopen(fd, "wb");
+  if (w.file == NULL) {
+    cpng_status status = cpng_fail(&w.errors, CPNG_ERR_IO, strerror(errno));
+    close(fd);
+    unlink(temp_path);
+    free(temp_path);
+    return status;
+  }
+
+  cpng_status status;
+  w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w.errors, cpng_on_error, cpng_on_warning);
+  if (w.png != NULL) w.info = png_create_info_struct(w.png);
+  if (w.png == NULL || w.info == NULL) {
+    status = cpng_fail(&w.errors, CPNG_ERR_MEMORY, "out of memory");
+  } else {
+    status = encode(&w, width, height, channels, bit_depth, pixels);
+  }
+  png_destroy_write_struct(&w.png, &w.info);
+
+  if (status == CPNG_OK) {
+    status = close_durably(&w);
+  } else {
+    fclose(w.file);
+  }
+  if (status == CPNG_OK && rename(temp_path, path) != 0) {
+    status = cpng_fail(&w.errors, CPNG_ERR_IO, strerror(errno));
+  }
+  if (status != CPNG_OK) unlink(temp_path);
+  free(temp_path);
+  return status;
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class SRImageTestsPlaceholder: XCTestCase { func testNothing() {} }
