@@ -1,2 +1,0 @@
-import XCTest
-final class SRWeightsTestsPlaceholder: XCTestCase { func testNothing() {} }
