@@ -1,0 +1,617 @@
+#!/usr/bin/env python3
+"""Reference fixtures for SRFuse's numerical tests, computed with PyTorch and ncnn.
+
+Run from anywhere (the first run takes a minute or two, mostly installing torch):
+
+    python3 scripts/make-fixtures.py
+
+The script creates `.venv-fixtures/` at the repository root (git-ignored) with pinned torch,
+numpy, safetensors, ncnn and pillow from PyPI, unless the interpreter running it already has them
+inside a virtualenv, and re-executes itself with that venv's python. It runs
+`scripts/fetch-models` when the ncnn models are missing ($SRFUSE_MODELS, else <repo>/models).
+
+It writes Tests/Fixtures/reference/ (fixed seeds, one thread and a deterministic safetensors
+writer, so re-running reproduces every file byte for byte; README.md there lists the layout):
+
+1. Random-weight models, from this file's own PyTorch definitions of BasicSR / Real-ESRGAN's
+   RRDBNet and SRVGGNetCompact (same state_dict key names, same forward pass):
+       <name>.pth             torch.save of the state_dict (rrdbnet-x4: {'params_ema': sd},
+                              srvgg-x4-prelu: {'params': sd}, the others: the plain state_dict)
+       <name>.safetensors     the same state_dict
+       <name>.io.safetensors  input (1x3xHxW, uniform [0,1]), output (fp32 forward pass),
+                              output_f64 (the same weights and input run in float64)
+   Hyper-parameters are in each io file's metadata ("config", JSON). Widths are small so the
+   files stay small; the fixtures pin semantics (key names, concat order, residual scales,
+   pixel-unshuffle order, upsampling, per-channel PReLU), not performance.
+
+2. Real weights on a 32x32 crop of docs/sample/photo.png, through the ncnn Python package:
+       realesrgan-x4plus-anime.crop.io.safetensors  (REALESRGAN_X4PLUSANIME_UP4X, RRDBNet 64/6/32)
+       realesr-animevideov3.crop.io.safetensors     (REALESRGAN_ANIMAVIDEOV3_UP4X, SRVGG 64/16)
+   Tensors: input (1x3x32x32 RGB in [0,1]), output (ncnn, plain fp32: no Winograd, no SGEMM, no
+   fp16/bf16), output_ncnn_default (ncnn default options), and for the RRDB model output_torch:
+   the ncnn weights converted to a PyTorch state_dict and run by this file's RRDBNet. The PSNRs
+   between them are printed and stored in the metadata; the converted weights are not saved.
+
+Every step checks its result and the script exits non-zero on any failure.
+"""
+
+import copy
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV = REPO / ".venv-fixtures"
+OUT_DIR = REPO / "Tests" / "Fixtures" / "reference"
+PHOTO = REPO / "docs" / "sample" / "photo.png"
+MODELS_DIR = Path(os.environ.get("SRFUSE_MODELS", REPO / "models"))
+
+# Pinned so that a re-run produces the same numbers (ncnn's default path in particular).
+REQUIREMENTS = [
+    "torch==2.15.0",
+    "numpy==2.4.6",
+    "safetensors==0.8.0",
+    "ncnn==1.0.20261020",
+    "pillow==13.0.0",
+]
+MODULES = ["torch", "numpy", "safetensors", "ncnn", "PIL"]
+
+
+def ensure_environment():
+    """Continue in this interpreter if it is a venv with every dependency, else in our own venv."""
+    in_venv = sys.prefix != sys.base_prefix
+    if in_venv and all(_importable(m) for m in MODULES):
+        return
+    if os.environ.get("SRFUSE_FIXTURES_REEXEC"):
+        sys.exit(f"make-fixtures: {sys.executable} still lacks one of {MODULES} after setup")
+    python = VENV / "bin" / "python"
+    marker = VENV / "srfuse-requirements.txt"
+    wanted = "\n".join(REQUIREMENTS) + "\n"
+    if not python.exists() or not marker.exists() or marker.read_text() != wanted:
+        print(f"make-fixtures: creating {VENV} (torch from PyPI is large; this takes a while)", flush=True)
+        _run([sys.executable, "-m", "venv", str(VENV)],
+             "could not create the virtualenv (Debian: apt-get install python3-venv)")
+        _run([str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS],
+             "pip could not install the fixture dependencies")
+        marker.write_text(wanted)
+    os.environ["SRFUSE_FIXTURES_REEXEC"] = "1"
+    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+def _importable(module):
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def _run(cmd, message):
+    if subprocess.run(cmd).returncode != 0:
+        sys.exit(f"make-fixtures: {message}: {' '.join(map(str, cmd))}")
+
+
+if __name__ == "__main__":
+    ensure_environment()
+
+# Heavy imports only after the environment is settled (they fail outside the venv).
+import ncnn  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# Architectures (BasicSR rrdbnet_arch.py and Real-ESRGAN srvgg_arch.py, written out again here).
+# ---------------------------------------------------------------------------------------------
+
+def pixel_unshuffle(x, scale):
+    """BasicSR's pixel_unshuffle: channel index c*scale^2 + dy*scale + dx (as F.pixel_unshuffle)."""
+    b, c, hh, hw = x.shape
+    if hh % scale or hw % scale:
+        raise ValueError(f"pixel_unshuffle: {hh}x{hw} is not a multiple of {scale}")
+    h, w = hh // scale, hw // scale
+    x = x.view(b, c, h, scale, w, scale).permute(0, 1, 3, 5, 2, 4)
+    return x.reshape(b, c * scale * scale, h, w)
+
+
+class ResidualDenseBlock(nn.Module):
+    """Five 3x3 convs; each sees the concatenation of the block input and all earlier outputs."""
+
+    def __init__(self, num_feat=64, num_grow_ch=32):
+        super().__init__()
+        self.conv1 = nn.Conv2d(num_feat, num_grow_ch, 3, 1, 1)
+        self.conv2 = nn.Conv2d(num_feat + num_grow_ch, num_grow_ch, 3, 1, 1)
+        self.conv3 = nn.Conv2d(num_feat + 2 * num_grow_ch, num_grow_ch, 3, 1, 1)
+        self.conv4 = nn.Conv2d(num_feat + 3 * num_grow_ch, num_grow_ch, 3, 1, 1)
+        self.conv5 = nn.Conv2d(num_feat + 4 * num_grow_ch, num_feat, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(negative_slope=0.2)
+
+    def forward(self, x):
+        x1 = self.lrelu(self.conv1(x))
+        x2 = self.lrelu(self.conv2(torch.cat((x, x1), 1)))
+        x3 = self.lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
+        x4 = self.lrelu(self.conv4(torch.cat((x, x1, x2, x3), 1)))
+        x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
+        return x5 * 0.2 + x
+
+
+class RRDB(nn.Module):
+    def __init__(self, num_feat, num_grow_ch=32):
+        super().__init__()
+        self.rdb1 = ResidualDenseBlock(num_feat, num_grow_ch)
+        self.rdb2 = ResidualDenseBlock(num_feat, num_grow_ch)
+        self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch)
+
+    def forward(self, x):
+        out = self.rdb3(self.rdb2(self.rdb1(x)))
+        return out * 0.2 + x
+
+
+class RRDBNet(nn.Module):
+    """ESRGAN generator. Scales 2 and 1 pixel-unshuffle the input and keep the x4 trunk."""
+
+    def __init__(self, num_in_ch, num_out_ch, scale=4, num_feat=64, num_block=23, num_grow_ch=32):
+        super().__init__()
+        if scale not in (1, 2, 4):
+            raise ValueError(f"RRDBNet scale must be 1, 2 or 4, not {scale}")
+        self.scale = scale
+        num_in_ch = num_in_ch * {4: 1, 2: 4, 1: 16}[scale]
+        self.conv_first = nn.Conv2d(num_in_ch, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*[RRDB(num_feat, num_grow_ch) for _ in range(num_block)])
+        self.conv_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(negative_slope=0.2)
+
+    def forward(self, x):
+        if self.scale == 2:
+            x = pixel_unshuffle(x, 2)
+        elif self.scale == 1:
+            x = pixel_unshuffle(x, 4)
+        feat = self.conv_first(x)
+        feat = feat + self.conv_body(self.body(feat))
+        feat = self.lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
+        feat = self.lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
+        return self.conv_last(self.lrelu(self.conv_hr(feat)))
+
+
+class SRVGGNetCompact(nn.Module):
+    """Plain conv stack at low resolution; pixel shuffle at the end plus the nearest-upsampled input."""
+
+    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=16, upscale=4,
+                 act_type="prelu"):
+        super().__init__()
+        self.upscale = upscale
+
+        def activation():
+            if act_type == "relu":
+                return nn.ReLU()
+            if act_type == "prelu":
+                return nn.PReLU(num_parameters=num_feat)
+            if act_type == "lrelu":
+                return nn.LeakyReLU(negative_slope=0.1)
+            raise ValueError(f"unknown act_type {act_type!r}")
+
+        # Convs and activations share one ModuleList, so the keys are body.0 (conv), body.1
+        # (activation), ...; parameter-free activations leave gaps in the numbering.
+        self.body = nn.ModuleList([nn.Conv2d(num_in_ch, num_feat, 3, 1, 1), activation()])
+        for _ in range(num_conv):
+            self.body.append(nn.Conv2d(num_feat, num_feat, 3, 1, 1))
+            self.body.append(activation())
+        self.body.append(nn.Conv2d(num_feat, num_out_ch * upscale * upscale, 3, 1, 1))
+        self.upsampler = nn.PixelShuffle(upscale)
+
+    def forward(self, x):
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        out = self.upsampler(out)
+        return out + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
+
+
+def build(config):
+    args = {k: v for k, v in config.items() if k != "arch"}
+    return {"RRDBNet": RRDBNet, "SRVGGNetCompact": SRVGGNetCompact}[config["arch"]](**args)
+
+
+# ---------------------------------------------------------------------------------------------
+# Random-weight fixtures
+# ---------------------------------------------------------------------------------------------
+
+# Widths are far below the published ones (64/32) to keep the committed files small (the two
+# real-weight crop files already take 1 MB). num_feat != num_grow_ch, so swapped widths or concat
+# offsets cannot cancel out; num_block 2 covers RRDB-to-RRDB chaining and body.1.* keys.
+RANDOM_MODELS = [
+    # name, config, input (H, W), seed, .pth wrapper key (None = plain state_dict)
+    ("rrdbnet-x4",
+     dict(arch="RRDBNet", num_in_ch=3, num_out_ch=3, scale=4, num_feat=8, num_block=2,
+          num_grow_ch=4),
+     (12, 10), 1001, "params_ema"),
+    ("rrdbnet-x2",
+     dict(arch="RRDBNet", num_in_ch=3, num_out_ch=3, scale=2, num_feat=8, num_block=1,
+          num_grow_ch=4),
+     (14, 10), 1002, None),
+    ("rrdbnet-x1",
+     dict(arch="RRDBNet", num_in_ch=3, num_out_ch=3, scale=1, num_feat=8, num_block=1,
+          num_grow_ch=4),
+     (16, 12), 1003, None),
+    ("srvgg-x4-prelu",
+     dict(arch="SRVGGNetCompact", num_in_ch=3, num_out_ch=3, num_feat=16, num_conv=4, upscale=4,
+          act_type="prelu"),
+     (7, 11), 1004, "params"),
+]
+
+
+def randomize(model, generator):
+    """He-normal conv weights (leaky-ReLU gain), small non-zero biases, varied PReLU slopes.
+
+    BasicSR's own init (Kaiming x 0.1, zero bias) gives near-zero outputs that would hide
+    mistakes; this keeps activations O(1) through the residual trunk and exercises every bias
+    and every per-channel slope.
+    """
+    gain = math.sqrt(2.0 / (1.0 + 0.2 ** 2))
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                fan_in = module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+                module.weight.normal_(0.0, gain / math.sqrt(fan_in), generator=generator)
+                module.bias.uniform_(-0.1, 0.1, generator=generator)
+            elif isinstance(module, nn.PReLU):
+                module.weight.uniform_(0.05, 0.35, generator=generator)
+
+
+SAFETENSORS_DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8")}
+
+
+def save_file(tensors, path, metadata):
+    """Write a .safetensors file with a sorted header, then read it back with the official reader.
+
+    The safetensors package orders `__metadata__` from a hash map, so its files differ from run
+    to run; this writer makes re-running the script byte-for-byte reproducible.
+    """
+    header, chunks, offset = {"__metadata__": metadata}, [], 0
+    for name, tensor in tensors.items():
+        dtype, numpy_dtype = SAFETENSORS_DTYPES[tensor.dtype]
+        data = np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=numpy_dtype).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(tensor.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    encoded = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)  # the format pads the header so data is 8-aligned
+    with open(path, "wb") as f:
+        f.write(len(encoded).to_bytes(8, "little"))
+        f.write(encoded)
+        f.writelines(chunks)
+
+    with safe_open(str(path), framework="pt") as f:
+        check(f.metadata() == metadata, f"{path}: metadata did not survive a round trip")
+        check(set(f.keys()) == set(tensors), f"{path}: tensor names did not survive a round trip")
+        for name, tensor in tensors.items():
+            check(torch.equal(f.get_tensor(name), tensor), f"{path}: {name} differs on reading")
+
+
+def tensor_metadata(config, **extra):
+    meta = {"config": json.dumps(config, sort_keys=True), "layout": "NCHW, RGB",
+            "generator": "scripts/make-fixtures.py", "torch": torch.__version__}
+    meta.update({k: str(v) for k, v in extra.items()})
+    return meta
+
+
+def make_random_fixture(name, config, size, seed, pth_key):
+    generator = torch.Generator().manual_seed(seed)
+    model = build(config).eval()
+    randomize(model, generator)
+    height, width = size
+    x = torch.rand(1, config["num_in_ch"], height, width, generator=generator)
+
+    with torch.no_grad():
+        y32 = model(x)
+        y64 = copy.deepcopy(model).double()(x.double())
+
+    scale = config.get("scale", config.get("upscale"))
+    expected = (1, config["num_out_ch"], height * scale, width * scale)
+    check(tuple(y32.shape) == expected, f"{name}: output shape {tuple(y32.shape)} != {expected}")
+    # Non-trivial output: the network part must move the result, not just pass the input.
+    if config["arch"] == "SRVGGNetCompact":
+        learned = y64 - F.interpolate(x.double(), scale_factor=scale, mode="nearest")
+    else:
+        learned = y64
+    std = learned.std().item()
+    check(0.05 < std < 10.0, f"{name}: network output std {std:.3g} is degenerate")
+    err = (y32.double() - y64).abs().max().item()
+    check(err < 1e-4, f"{name}: fp32 vs fp64 differ by {err:.3g}")
+
+    state = model.state_dict()
+    torch.save(state if pth_key is None else {pth_key: state}, OUT_DIR / f"{name}.pth")
+    save_file(dict(state), OUT_DIR / f"{name}.safetensors",
+              metadata=tensor_metadata(config))
+    save_file({"input": x.contiguous(), "output": y32.contiguous(),
+               "output_f64": y64.contiguous()},
+              OUT_DIR / f"{name}.io.safetensors",
+              metadata=tensor_metadata(config, seed=seed, pth_key=pth_key or "",
+                                       max_abs_fp32_vs_f64=f"{err:.3e}"))
+    params = sum(t.numel() for t in state.values())
+    print(f"  {name:16s} {params:6d} params  input {height}x{width}  output std {std:.3f}"
+          f"  fp32 vs f64 max {err:.2e}")
+
+
+# ---------------------------------------------------------------------------------------------
+# ncnn models: reading .param/.bin, running them, converting to PyTorch state_dicts
+# ---------------------------------------------------------------------------------------------
+
+NCNN_FP16_TAG = 0x01306B47
+# Layer types in these models that own no weights in the .bin file.
+WEIGHTLESS_LAYERS = {"Input", "Split", "Concat", "Eltwise", "BinaryOp", "Interp", "PixelShuffle"}
+
+
+def parse_param(path):
+    """ncnn .param text: '<type> <name> <nin> <nout> <bottoms...> <tops...> k=v ...' per layer."""
+    lines = path.read_text().split("\n")
+    check(lines[0].strip() == "7767517", f"{path}: not an ncnn param file (bad magic)")
+    layer_count = int(lines[1].split()[0])
+    layers = []
+    for line in lines[2:]:
+        fields = line.split()
+        if not fields:
+            continue
+        kind, name, nin, nout = fields[0], fields[1], int(fields[2]), int(fields[3])
+        params = {}
+        for item in fields[4 + nin + nout:]:
+            key, value = item.split("=", 1)
+            key = int(key)
+            if key <= -23300:  # array parameter: -23300-k=count,v1,v2,...
+                params[-key - 23300] = [float(v) for v in value.split(",")[1:]]
+            else:
+                params[key] = float(value) if any(c in value for c in ".eE") else int(value)
+        layers.append({"type": kind, "name": name, "params": params})
+    check(len(layers) == layer_count, f"{path}: {len(layers)} layers, header says {layer_count}")
+    return layers
+
+
+def read_ncnn_weights(param_path, bin_path):
+    """Per weighted layer, in file order: (layer, {"weight": array, "bias": array?})."""
+    layers = parse_param(param_path)
+    data = bin_path.read_bytes()
+    offset = 0
+
+    def take_fp32(count):
+        nonlocal offset
+        values = np.frombuffer(data, dtype="<f4", count=count, offset=offset)
+        offset += 4 * count
+        return values.astype(np.float32)
+
+    def take_tagged(count):
+        # ModelBin type 0: a 4-byte tag, then fp16 (padded to 4 bytes) or raw fp32 when tag is 0.
+        nonlocal offset
+        tag = int.from_bytes(data[offset:offset + 4], "little")
+        offset += 4
+        if tag == NCNN_FP16_TAG:
+            values = np.frombuffer(data, dtype="<f2", count=count, offset=offset)
+            offset += (2 * count + 3) // 4 * 4
+            return values.astype(np.float32)
+        if tag == 0:
+            return take_fp32(count)
+        raise SystemExit(f"make-fixtures: {bin_path}: unsupported weight tag {tag:#010x}")
+
+    weighted = []
+    for layer in layers:
+        p = layer["params"]
+        if layer["type"] == "Convolution":
+            out_ch, kernel, size = p[0], p[1], p[6]
+            in_ch = size // (out_ch * kernel * kernel)
+            check(in_ch * out_ch * kernel * kernel == size, f"{layer['name']}: odd weight size")
+            blobs = {"weight": take_tagged(size).reshape(out_ch, in_ch, kernel, kernel)}
+            if p.get(5, 0):
+                blobs["bias"] = take_fp32(out_ch)
+            weighted.append((layer, blobs))
+        elif layer["type"] == "PReLU":
+            weighted.append((layer, {"weight": take_fp32(p[0])}))
+        elif layer["type"] not in WEIGHTLESS_LAYERS:
+            raise SystemExit(f"make-fixtures: {param_path}: no weight reader for {layer['type']}")
+    check(offset == len(data), f"{bin_path}: read {offset} of {len(data)} bytes")
+    return weighted
+
+
+def rrdbnet_from_ncnn(param_path, bin_path):
+    """RRDBNet config + state_dict: the convs, in file order, are the state_dict's convs."""
+    convs = [(layer, blobs) for layer, blobs in read_ncnn_weights(param_path, bin_path)
+             if layer["type"] == "Convolution"]
+    num_block, rest = divmod(len(convs) - 6, 15)
+    check(rest == 0 and num_block > 0, f"{param_path}: {len(convs)} convs is not an RRDBNet")
+    keys = ["conv_first"]
+    keys += [f"body.{b}.rdb{r}.conv{c}"
+             for b in range(num_block) for r in (1, 2, 3) for c in range(1, 6)]
+    keys += ["conv_body", "conv_up1", "conv_up2", "conv_hr", "conv_last"]
+
+    state = {}
+    for key, (layer, blobs) in zip(keys, convs):
+        # The exporter fused LeakyReLU(0.2) into exactly the convs our forward pass follows by
+        # lrelu; checking this catches a mapping that is off by one conv.
+        fused = layer["params"].get(9, 0) == 2 and layer["params"].get(10) == [0.2]
+        wants = key.endswith(("conv1", "conv2", "conv3", "conv4", "up1", "up2", "hr"))
+        check(fused == wants, f"{layer['name']} -> {key}: fused activation does not match")
+        state[f"{key}.weight"] = torch.from_numpy(blobs["weight"].copy())
+        state[f"{key}.bias"] = torch.from_numpy(blobs["bias"].copy())
+
+    first, last = convs[0][1]["weight"], convs[-1][1]["weight"]
+    config = dict(arch="RRDBNet", num_in_ch=first.shape[1], num_out_ch=last.shape[0], scale=4,
+                  num_feat=first.shape[0], num_block=num_block,
+                  num_grow_ch=convs[1][1]["weight"].shape[0])
+    return config, state
+
+
+def srvgg_from_ncnn(param_path, bin_path):
+    """SRVGGNetCompact config + state_dict: convs and PReLUs, in file order, are body.0, body.1, ..."""
+    weighted = read_ncnn_weights(param_path, bin_path)
+    state = {}
+    for index, (layer, blobs) in enumerate(weighted):
+        expected = "Convolution" if index % 2 == 0 else "PReLU"
+        check(layer["type"] == expected, f"{layer['name']}: expected {expected} at body.{index}")
+        for blob, value in blobs.items():
+            state[f"body.{index}.{blob}"] = torch.from_numpy(value.copy())
+    first, last = weighted[0][1]["weight"], weighted[-1][1]["weight"]
+    upscale = math.isqrt(last.shape[0] // first.shape[1])
+    config = dict(arch="SRVGGNetCompact", num_in_ch=first.shape[1], num_out_ch=first.shape[1],
+                  num_feat=first.shape[0], num_conv=(len(weighted) - 3) // 2, upscale=upscale,
+                  act_type="prelu")
+    return config, state
+
+
+def run_ncnn(param_path, bin_path, chw, plain):
+    """Run one ncnn model on a (3, H, W) float32 array; returns the (3, H', W') output."""
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.opt.num_threads = 1
+    if plain:
+        # Direct fp32 convolution only: the reference SRFuse's fp32 kernels should match.
+        for option in ("use_winograd_convolution", "use_winograd23_convolution",
+                       "use_winograd43_convolution", "use_winograd63_convolution",
+                       "use_sgemm_convolution", "use_fp16_packed", "use_fp16_storage",
+                       "use_fp16_arithmetic", "use_bf16_packed", "use_bf16_storage"):
+            setattr(net.opt, option, False)
+    # Options must be set before loading: load_model builds the per-layer pipelines.
+    check(net.load_param(str(param_path)) == 0, f"ncnn could not load {param_path}")
+    check(net.load_model(str(bin_path)) == 0, f"ncnn could not load {bin_path}")
+
+    # ncnn.Mat wraps the array's memory without a copy: `array` must outlive the extraction.
+    array = np.ascontiguousarray(chw, dtype=np.float32)
+    extractor = net.create_extractor()
+    check(extractor.input(net.input_names()[0], ncnn.Mat(array)) == 0, "ncnn input failed")
+    status, out = extractor.extract(net.output_names()[0])
+    check(status == 0, f"ncnn extract failed on {param_path.name} ({status})")
+    result = np.array(out, dtype=np.float32, copy=True)
+    del extractor, array
+    net.clear()
+    return result
+
+
+def psnr(a, b):
+    """PSNR in dB for values in [0, 1], computed in float64 on unclamped values."""
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+# The 32x32 crop of docs/sample/photo.png: iris edge, highlight, dark eye corner and fur.
+CROP = dict(x=76, y=44, w=32, h=32)
+
+REAL_MODELS = [
+    # fixture name, ncnn model, converter to PyTorch, store output_torch
+    ("realesrgan-x4plus-anime", "REALESRGAN_X4PLUSANIME_UP4X", rrdbnet_from_ncnn, True),
+    ("realesr-animevideov3", "REALESRGAN_ANIMAVIDEOV3_UP4X", srvgg_from_ncnn, False),
+]
+
+
+def load_crop():
+    image = Image.open(PHOTO)
+    check(image.mode == "RGB", f"{PHOTO}: expected an 8-bit RGB PNG, got mode {image.mode}")
+    pixels = np.asarray(image, dtype=np.uint8)
+    c = CROP
+    crop = pixels[c["y"]:c["y"] + c["h"], c["x"]:c["x"] + c["w"]]
+    check(crop.shape == (c["h"], c["w"], 3), f"{PHOTO}: crop {c} is outside the image")
+    return (crop.astype(np.float32) / 255.0).transpose(2, 0, 1).copy()  # HWC uint8 -> CHW [0,1]
+
+
+def make_real_fixture(name, model, converter, store_torch, chw):
+    param, weights = MODELS_DIR / f"{model}.param", MODELS_DIR / f"{model}.bin"
+    plain = run_ncnn(param, weights, chw, plain=True)
+    default = run_ncnn(param, weights, chw, plain=False)
+    check(plain.shape == (3, 4 * chw.shape[1], 4 * chw.shape[2]),
+          f"{model}: unexpected output shape {plain.shape}")
+
+    # The models take and give RGB in [0, 1]: the output, averaged back down 4x, must look like
+    # the input. A 0..255 or BGR convention would fail this by a wide margin.
+    pooled = plain.reshape(3, chw.shape[1], 4, chw.shape[2], 4).mean(axis=(2, 4))
+    consistency = psnr(pooled, chw)
+    check(consistency > 25.0, f"{model}: output does not match the input ({consistency:.1f} dB)")
+
+    config, state = converter(param, weights)
+    torch_model = build(config).eval()
+    torch_model.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        torch_out = torch_model(torch.from_numpy(chw)[None])[0].numpy()
+
+    scores = {
+        "psnr_ncnn_plain_vs_torch": psnr(plain, torch_out),
+        "psnr_ncnn_default_vs_torch": psnr(default, torch_out),
+        "psnr_ncnn_plain_vs_default": psnr(plain, default),
+        "max_abs_ncnn_plain_vs_torch": float(np.abs(plain - torch_out).max()),
+        "max_abs_ncnn_default_vs_torch": float(np.abs(default - torch_out).max()),
+    }
+    # fp16-stored weights decode exactly to fp32, so only summation order differs.
+    check(scores["psnr_ncnn_plain_vs_torch"] > 90.0,
+          f"{model}: PyTorch conversion disagrees with ncnn "
+          f"({scores['psnr_ncnn_plain_vs_torch']:.1f} dB)")
+
+    tensors = {"input": torch.from_numpy(chw)[None], "output": torch.from_numpy(plain)[None],
+               "output_ncnn_default": torch.from_numpy(default)[None]}
+    if store_torch:
+        tensors["output_torch"] = torch.from_numpy(torch_out.copy())[None]
+    metadata = tensor_metadata(
+        config, source=f"docs/sample/photo.png, crop x={CROP['x']} y={CROP['y']} "
+                       f"w={CROP['w']} h={CROP['h']}",
+        crop=json.dumps(CROP, sort_keys=True), model=f"{model}.param/.bin",
+        ncnn=ncnn.__version__, output="ncnn, fp32, Winograd/SGEMM/fp16/bf16 off",
+        output_ncnn_default="ncnn, default options (Vulkan off)",
+        psnr_downscaled_output_vs_input=f"{consistency:.2f}",
+        **{k: f"{v:.6g}" for k, v in scores.items()})
+    save_file({k: v.contiguous() for k, v in tensors.items()},
+              OUT_DIR / f"{name}.crop.io.safetensors", metadata=metadata)
+
+    print(f"  {name}: {model} ({config['arch']} "
+          f"{ {k: v for k, v in config.items() if k != 'arch'} })")
+    print(f"    ncnn plain   vs torch: {scores['psnr_ncnn_plain_vs_torch']:7.2f} dB"
+          f"  (max abs {scores['max_abs_ncnn_plain_vs_torch']:.2e})")
+    print(f"    ncnn default vs torch: {scores['psnr_ncnn_default_vs_torch']:7.2f} dB"
+          f"  (max abs {scores['max_abs_ncnn_default_vs_torch']:.2e})")
+    print(f"    ncnn plain vs default: {scores['psnr_ncnn_plain_vs_default']:7.2f} dB;"
+          f"  4x-averaged output vs input: {consistency:.1f} dB")
+
+
+# ---------------------------------------------------------------------------------------------
+
+def check(condition, message):
+    if not condition:
+        raise SystemExit(f"make-fixtures: {message}")
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with fetch-models'
+    torch.set_num_threads(1)  # one thread: the same summation order on every machine
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+
+    x = torch.rand(2, 3, 8, 12, generator=torch.Generator().manual_seed(0))
+    for s in (2, 4):
+        check(torch.equal(pixel_unshuffle(x, s), F.pixel_unshuffle(x, s)),
+              "pixel_unshuffle disagrees with torch's channel order")
+
+    print(f"random-weight models -> {OUT_DIR.relative_to(REPO)}/")
+    for name, config, size, seed, pth_key in RANDOM_MODELS:
+        make_random_fixture(name, config, size, seed, pth_key)
+
+    needed = [MODELS_DIR / f"{m}.{ext}" for _, m, _, _ in REAL_MODELS for ext in ("param", "bin")]
+    if not all(p.exists() for p in needed):
+        _run([str(REPO / "scripts" / "fetch-models")], "fetch-models failed")
+    print(f"real weights on {PHOTO.relative_to(REPO)} crop {CROP}:")
+    chw = load_crop()
+    for name, model, converter, store_torch in REAL_MODELS:
+        make_real_fixture(name, model, converter, store_torch, chw)
+
+    total = 0
+    print("fixture sizes:")
+    for path in sorted(OUT_DIR.glob("*")):
+        if path.suffix in (".pth", ".safetensors"):
+            total += path.stat().st_size
+            print(f"  {path.stat().st_size:9,d}  {path.name}")
+    print(f"  {total:9,d}  total")
+    check(total < 2_000_000, f"fixtures total {total:,} bytes, over the 2 MB budget")
+
+
+if __name__ == "__main__":
+    main()
