@@ -24,7 +24,7 @@ let package = Package(
     // MARK: Compiler
     .target(name: "SRIR"),
     .target(name: "SRDSL", dependencies: ["SRIR"]),
-    .target(name: "SRGraphs", dependencies: ["SRDSL", "SRIR"], path: "graphs"),
+    .target(name: "SRGraphs", dependencies: ["SRDSL", "SRIR", "SRWeights"], path: "graphs"),
 
     // MARK: Runtime, weights, images
     .target(name: "SRRuntime", dependencies: ["SRIR", "CBLAS", "CLLVM", "SRImage"]),
@@ -45,5 +45,7 @@ let package = Package(
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage"]),
+    // Runs the built `srfuse` binary as a user would.
+    .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage"]),
   ]
 )

@@ -33,7 +33,8 @@ public struct ReferenceInterpreter {
     openblas_set_num_threads(Int32(count))
   }
 
-  public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+  /// Runs the graph; `progress` is called after each node with (nodes done, nodes in all).
+  public func run(_ inputs: [String: Tensor], progress: (Int, Int) -> Void = { _, _ in }) throws -> [String: Tensor] {
     let lastUse = lastUses()
     var values = [Tensor?](repeating: nil, count: graph.nodes.count)
     var results: [String: Tensor] = [:]
@@ -54,6 +55,7 @@ public struct ReferenceInterpreter {
         values[id] = Kernels.evaluate(node.op, operands, resultShape: node.shape)
       }
       for operand in node.inputs where lastUse[operand] == id { values[operand] = nil }
+      progress(id + 1, graph.nodes.count)
     }
     return results
   }

@@ -14,10 +14,12 @@ public struct TiledUpscaler {
   public let tile: Int
   /// Context added on each side of a tile, in input pixels.
   public let pad: Int
-  /// Runs the network on [1, C, h, w] and returns [1, C', h*scale, w*scale].
-  public let network: (Tensor) throws -> Tensor
+  /// Runs the network on [1, C, h, w] and returns [1, C', h*scale, w*scale], reporting the
+  /// fraction of the run done so far.
+  public let network: Network
+  public typealias Network = (_ input: Tensor, _ progress: (Double) -> Void) throws -> Tensor
 
-  public init(scale: Int, inputMultiple: Int, tile: Int, pad: Int, network: @escaping (Tensor) throws -> Tensor) {
+  public init(scale: Int, inputMultiple: Int, tile: Int, pad: Int, network: @escaping Network) {
     self.scale = scale
     self.inputMultiple = inputMultiple
     self.tile = tile
@@ -34,8 +36,8 @@ public struct TiledUpscaler {
   }
 
   /// `image` is [1, C, H, W]; the result is [1, C', H*scale, W*scale].
-  /// `progress` is called after each tile with (tiles done, tiles in all).
-  public func upscale(_ image: Tensor, progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
+  /// `progress` gets the fraction of the image done.
+  public func upscale(_ image: Tensor, progress: (Double) -> Void = { _ in }) throws -> Tensor {
     let (height, width) = (image.shape[2], image.shape[3])
     let padded = reflectPad(image, height: roundUp(height), width: roundUp(width))
     let (h, w) = (padded.shape[2], padded.shape[3])
@@ -51,11 +53,11 @@ public struct TiledUpscaler {
         let core = Rect(top: top, left: left, bottom: min(top + side, h), right: min(left + side, w))
         let region = Rect(top: max(core.top - context, 0), left: max(core.left - context, 0),
                           bottom: min(core.bottom + context, h), right: min(core.right + context, w))
-        let output = try network(crop(padded, region))
+        let output = try network(crop(padded, region)) { fraction in progress((Double(done) + fraction) / Double(total)) }
         if result == nil { result = Tensor(zeros: [1, output.shape[1], h * scale, w * scale]) }
         accumulate(output, core: core, region: region, into: &result!, weights: &weightSum)
         done += 1
-        progress(done, total)
+        progress(Double(done) / Double(total))
       }
     }
     var blended = result!

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import SRDSL
+import SRIR
+
+struct Inspect: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print a network's graph IR with shapes, its parameter count and FLOPs.")
+
+  @Option(help: "A built-in model.")
+  var model: String?
+
+  @Option(help: "A graph: rrdbnet or srvggnet-compact (default hyper-parameters), or a built-in model name.")
+  var graph: String?
+
+  @Option(help: "A weight file; the graph is detected from it (with --graph to override).")
+  var weights: String?
+
+  @Option(help: "Checkpoint entry for --weights.")
+  var paramKey: String?
+
+  @Option(help: "Input size HxW.")
+  var input = "64x64"
+
+  func validate() throws {
+    if [model, graph, weights].allSatisfy({ $0 == nil }) { throw ValidationError("give --model, --graph or --weights") }
+    if model != nil, graph != nil || weights != nil { throw ValidationError("--model names its own graph and weights") }
+  }
+
+  func run() throws {
+    let (height, width) = try parseSize(input)
+    let network: any Network
+    if weights == nil, let graph {
+      // A graph alone: no weights to read.
+      let zoo = try ModelZoo.load()
+      if graphNames.contains(graph) {
+        network = try makeNetwork(graph: graph, hyperparameters: [:], context: "--graph")
+      } else {
+        let entry = try zoo.entry(graph)
+        network = try makeNetwork(graph: entry.graph, hyperparameters: entry.hyperparameters, context: "model '\(entry.name)'")
+      }
+    } else {
+      network = try ModelOptions(model: model, weights: weights, graph: graph, paramKey: paramKey).resolve().network
+    }
+    guard height % network.inputMultiple == 0, width % network.inputMultiple == 0 else {
+      throw CLIError("\(network.name) takes inputs whose height and width are multiples of \(network.inputMultiple), not \(input)")
+    }
+    let ir = try network.graph(height: height, width: width)
+    print(ir.text, terminator: "")
+    print("// parameters: \(ir.parameterCount)")
+    let flops = 2 * Double(ir.multiplyAdds)
+    print("// FLOPs (2 x conv multiply-adds) for \(height)x\(width): \(String(format: "%.3f", flops / 1e9)) GFLOP")
+  }
+}
+
+/// Parses `HxW`, e.g. `64x48`.
+func parseSize(_ text: String) throws -> (height: Int, width: Int) {
+  let parts = text.lowercased().split(separator: "x")
+  guard parts.count == 2, let height = Int(parts[0]), let width = Int(parts[1]), height > 0, width > 0 else {
+    throw CLIError("input size '\(text)' is not HxW with positive integers, e.g. 64x64")
+  }
+  return (height, width)
+}
+
+extension ModelOptions {
+  init(model: String?, weights: String?, graph: String?, paramKey: String?) {
+    self.init()
+    self.model = model
+    self.weights = weights
+    self.graph = graph
+    self.paramKey = paramKey
+  }
+}

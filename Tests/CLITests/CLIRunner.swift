@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+
+/// Runs the `srfuse` binary built beside the test bundle, as a user would.
+struct CLIResult {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+}
+
+enum Paths {
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  static let fixtures = repository.appendingPathComponent("Tests/Fixtures")
+
+  /// The build products folder holds both the test bundle and the srfuse executable.
+  static var binary: URL {
+    var folder = Bundle.main.bundleURL
+    for _ in 0..<3 where !FileManager.default.fileExists(atPath: folder.appendingPathComponent("srfuse").path) {
+      folder = folder.deletingLastPathComponent()
+    }
+    return folder.appendingPathComponent("srfuse")
+  }
+
+  static var models: String {
+    ProcessInfo.processInfo.environment["SRFUSE_MODELS"] ?? repository.appendingPathComponent("models").path
+  }
+}
+
+func srfuse(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+  let process = Process()
+  process.executableURL = Paths.binary
+  process.arguments = arguments
+  process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  let out = Pipe(), err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  // Read before waiting so a full pipe cannot block the child.
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  let errData = err.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// A fresh temporary directory, removed when the test ends.
+func temporaryDirectory(_ test: XCTestCase) throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("srfuse-cli-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+  return url
+}
+
+/// Skips, or fails under SRFUSE_REQUIRE_MODELS=1 (as scripts/test sets), when the real weights are absent.
+func requireModel(_ file: String) throws -> String {
+  let path = URL(fileURLWithPath: Paths.models).appendingPathComponent(file).path
+  if !FileManager.default.fileExists(atPath: path) {
+    let message = "\(path) is missing: run scripts/fetch-models"
+    if ProcessInfo.processInfo.environment["SRFUSE_REQUIRE_MODELS"] == "1" { XCTFail(message) }
+    throw XCTSkip(message)
+  }
+  return path
+}

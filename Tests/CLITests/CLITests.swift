@@ -1,0 +1,89 @@
+import Foundation
+import SRImage
+import XCTest
+
+final class CLITests: XCTestCase {
+  let srvgg = Paths.fixtures.appendingPathComponent("reference/srvgg-x4-prelu.pth").path
+  let rrdbX2 = Paths.fixtures.appendingPathComponent("reference/rrdbnet-x2.safetensors").path
+
+  func writeImage(_ path: URL, width: Int, height: Int, channels: Int, bitDepth: Int = 8) throws {
+    let planes = (0..<width * height * channels).map { Float(($0 * 37) % 101) / 100 }
+    try PNG.write(Image(width: width, height: height, channels: channels, bitDepth: bitDepth, planes: planes), to: path.path)
+  }
+
+  func testModelsListsTheZoo() throws {
+    let result = try srfuse(["models"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    for name in ["realesrgan-x4plus (default)", "realesrgan-x4plus-anime", "realesr-animevideov3", "realesr-animevideov3-x2", "realesr-animevideov3-x3"] {
+      XCTAssertTrue(result.stdout.contains(name), "missing \(name) in\n\(result.stdout)")
+    }
+    XCTAssertTrue(result.stdout.contains("rrdbnet"))
+    let empty = try srfuse(["models"], environment: ["SRFUSE_MODELS": "/nonexistent"])
+    XCTAssertTrue(empty.stdout.contains("missing (run scripts/fetch-models)"))
+  }
+
+  func testInspectPrintsIRParametersAndFLOPs() throws {
+    let result = try srfuse(["inspect", "--graph", "realesrgan-x4plus", "--input", "64x64"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stdout.hasPrefix("graph rrdbnet_x4 {\n  %0 = input \"input\" : [1, 3, 64, 64]\n"))
+    XCTAssertTrue(result.stdout.contains("// parameters: 16697987"))
+    XCTAssertTrue(result.stdout.contains("146.857 GFLOP"))
+    let detected = try srfuse(["inspect", "--weights", srvgg, "--input", "8x8"])
+    XCTAssertEqual(detected.status, 0, detected.stderr)
+    XCTAssertTrue(detected.stdout.hasPrefix("graph srvggnet_compact_x4 {"))
+  }
+
+  func testUpscaleKeepsKindBitDepthAndAlpha() throws {
+    let folder = try temporaryDirectory(self)
+    for (channels, bitDepth) in [(1, 8), (2, 16), (3, 16), (4, 8)] {
+      let input = folder.appendingPathComponent("in-\(channels)-\(bitDepth).png")
+      try writeImage(input, width: 7, height: 5, channels: channels, bitDepth: bitDepth)
+      for alpha in ["network", "bicubic"] {
+        let output = folder.appendingPathComponent("out-\(channels)-\(bitDepth)-\(alpha).png")
+        let result = try srfuse(["upscale", input.path, "-o", output.path, "--weights", srvgg, "--alpha", alpha])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let image = try PNG.read(output.path)
+        XCTAssertEqual([image.width, image.height, image.channels, image.bitDepth], [28, 20, channels, bitDepth])
+      }
+    }
+  }
+
+  func testOutscaleAndOddSizesThroughAnUnshufflingNetwork() throws {
+    let folder = try temporaryDirectory(self)
+    let input = folder.appendingPathComponent("odd.png")
+    try writeImage(input, width: 9, height: 7, channels: 3)
+    let native = folder.appendingPathComponent("native.png")
+    XCTAssertEqual(try srfuse(["upscale", input.path, "-o", native.path, "--weights", rrdbX2]).status, 0)
+    XCTAssertEqual(try [PNG.read(native.path)].map { [$0.width, $0.height] }, [[18, 14]])
+    let scaled = folder.appendingPathComponent("scaled.png")
+    let result = try srfuse(["upscale", input.path, "-o", scaled.path, "--weights", rrdbX2, "--outscale", "1.5"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertEqual(try [PNG.read(scaled.path)].map { [$0.width, $0.height] }, [[14, 11]])
+  }
+
+  func testDirectoryInputWritesOneOutputPerImage() throws {
+    let folder = try temporaryDirectory(self)
+    let inputs = folder.appendingPathComponent("in")
+    try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+    try writeImage(inputs.appendingPathComponent("a.png"), width: 4, height: 3, channels: 3)
+    try writeImage(inputs.appendingPathComponent("b.png"), width: 3, height: 4, channels: 1)
+    let outputs = folder.appendingPathComponent("out")
+    let result = try srfuse(["upscale", inputs.path, "-o", outputs.path, "--weights", srvgg, "--tile", "2", "--tile-pad", "2"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outputs.path).sorted(), ["a.png", "b.png"])
+  }
+
+  func testTiledOutputEqualsUntiledOutput() throws {
+    let folder = try temporaryDirectory(self)
+    let input = folder.appendingPathComponent("in.png")
+    try writeImage(input, width: 23, height: 13, channels: 3)
+    let whole = folder.appendingPathComponent("whole.png"), tiled = folder.appendingPathComponent("tiled.png")
+    XCTAssertEqual(try srfuse(["upscale", input.path, "-o", whole.path, "--weights", srvgg, "--tile", "0"]).status, 0)
+    // 6 convolutions: a receptive radius of 6 pixels, covered by half of 12 pixels of context.
+    XCTAssertEqual(try srfuse(["upscale", input.path, "-o", tiled.path, "--weights", srvgg, "--tile", "5", "--tile-pad", "12"]).status, 0)
+    let a = try PNG.read(whole.path), b = try PNG.read(tiled.path)
+    XCTAssertEqual(a.planes.count, b.planes.count)
+    let worst = zip(a.planes, b.planes).map { abs($0 - $1) }.max()!
+    XCTAssertLessThanOrEqual(worst, 1.0 / 255, "at most a rounding step apart")
+  }
+}
