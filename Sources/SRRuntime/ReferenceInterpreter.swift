@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 import SRIR
 
 /// A run-time failure of the interpreter: a missing input or parameter, or a shape that
@@ -13,9 +14,12 @@ public struct InterpreterError: Error, CustomStringConvertible, Sendable {
 public struct ReferenceInterpreter {
   public let graph: Graph
   let parameters: StateDict
+  /// Threads that convolutions split their output rows over.
+  let threads: Int
 
   /// Checks that every parameter of `graph` is present with its shape.
-  public init(graph: Graph, parameters: StateDict) throws {
+  /// `threads` defaults to every core.
+  public init(graph: Graph, parameters: StateDict, threads: Int? = nil) throws {
     for (name, shape) in graph.parameters {
       guard let tensor = parameters[name] else {
         throw InterpreterError(description: "parameter '\(name)' \(describe(shape: shape)) is not bound")
@@ -26,11 +30,9 @@ public struct ReferenceInterpreter {
     }
     self.graph = graph
     self.parameters = parameters
-  }
-
-  /// OpenBLAS's thread count (the only parallel part of the interpreter).
-  public static func setThreads(_ count: Int) {
-    openblas_set_num_threads(Int32(count))
+    self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    // Parallelism comes from splitting convolutions into bands; each sgemm call is single-threaded.
+    openblas_set_num_threads(1)
   }
 
   /// Runs the graph; `progress` is called after each node with (nodes done, nodes in all).
@@ -52,7 +54,7 @@ public struct ReferenceInterpreter {
       case .output(let name):
         results[name] = operands[0]
       default:
-        values[id] = Kernels.evaluate(node.op, operands, resultShape: node.shape)
+        values[id] = Kernels.evaluate(node.op, operands, resultShape: node.shape, threads: threads)
       }
       for operand in node.inputs where lastUse[operand] == id { values[operand] = nil }
       progress(id + 1, graph.nodes.count)

@@ -1,12 +1,13 @@
 import CBLAS
+import Dispatch
 import SRIR
 
 /// The interpreter's kernels: one straightforward loop nest per op, convolution as
 /// im2col + sgemm. Shapes were checked by the verifier; these only compute.
 enum Kernels {
-  static func evaluate(_ op: Op, _ x: [Tensor], resultShape: [Int]) -> Tensor {
+  static func evaluate(_ op: Op, _ x: [Tensor], resultShape: [Int], threads: Int) -> Tensor {
     switch op {
-    case .conv2d(let attributes): conv2d(x[0], weight: x[1], bias: x.count > 2 ? x[2] : nil, attributes, resultShape)
+    case .conv2d(let attributes): conv2d(x[0], weight: x[1], bias: x.count > 2 ? x[2] : nil, attributes, resultShape, threads: threads)
     case .leakyRelu(let slope): map(x[0]) { $0 >= 0 ? $0 : $0 * slope }
     case .relu: map(x[0]) { max($0, 0) }
     case .scale(let factor): map(x[0]) { $0 * factor }
@@ -103,35 +104,50 @@ enum Kernels {
   }
 
   /// Each group: out[O/g, P] = W[O/g, (C/g)*kh*kw] x columns[(C/g)*kh*kw, P], P = output pixels.
-  static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes, _ shape: [Int]) -> Tensor {
+  /// The pixels are cut into bands of whole output rows whose columns fit in cache (a whole
+  /// image's im2col would stream hundreds of megabytes), and the bands are shared out to threads.
+  static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes, _ shape: [Int], threads: Int) -> Tensor {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (o, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
     let (oh, ow) = (shape[2], shape[3])
     let groupIn = c / a.groups, groupOut = o / a.groups
     let pixels = oh * ow, rows = groupIn * kh * kw
-    var out = [Float](repeating: 0, count: n * o * pixels)
+    let bandRows = max(1, min(oh, (1 << 18) / max(rows * ow, 1)))
+    let bandsPerImage = (oh + bandRows - 1) / bandRows
     let pointwise = kh == 1 && kw == 1 && a.stride == 1 && a.padding == 0
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 0 : rows * pixels)
-    defer { columns.deallocate() }
+    var out = [Float](repeating: 0, count: n * o * pixels)
     x.data.withUnsafeBufferPointer { input in
       weight.data.withUnsafeBufferPointer { weights in
         out.withUnsafeMutableBufferPointer { output in
-          for image in 0..<n {
-            for group in 0..<a.groups {
-              let source = input.baseAddress! + (image * c + group * groupIn) * h * w
-              if !pointwise { im2col(source, channels: groupIn, h, w, kh, kw, a, oh, ow, into: columns) }
-              let target = output.baseAddress! + (image * o + group * groupOut) * pixels
-              let b = pointwise ? source : UnsafePointer(columns)
+          let (input, weights, output) = (input.baseAddress!, weights.baseAddress!, output.baseAddress!)
+          let jobs = n * a.groups * bandsPerImage
+          let workers = min(threads, jobs)
+          DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let columns = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 0 : rows * bandRows * ow)
+            defer { columns.deallocate() }
+            for job in stride(from: worker, to: jobs, by: workers) {
+              let (image, group, band) = (job / (a.groups * bandsPerImage), job / bandsPerImage % a.groups, job % bandsPerImage)
+              let firstRow = band * bandRows, rowCount = min(bandRows, oh - firstRow)
+              let source = input + (image * c + group * groupIn) * h * w
+              let b: UnsafePointer<Float>
+              let ldb: Int
+              if pointwise {
+                (b, ldb) = (source + firstRow * ow, pixels)
+              } else {
+                im2col(source, channels: groupIn, h, w, kh, kw, a, rows: firstRow..<firstRow + rowCount, ow, into: columns)
+                (b, ldb) = (UnsafePointer(columns), rowCount * ow)
+              }
+              let target = output + (image * o + group * groupOut) * pixels + firstRow * ow
               cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(pixels), Int32(rows),
-                1, weights.baseAddress! + group * groupOut * rows, Int32(rows), b, Int32(pixels), 0, target, Int32(pixels))
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(rowCount * ow), Int32(rows),
+                1, weights + group * groupOut * rows, Int32(rows), b, Int32(ldb), 0, target, Int32(pixels))
             }
           }
           if let bias {
             for image in 0..<n {
               for channel in 0..<o {
-                let base = (image * o + channel) * pixels
-                for i in base..<base + pixels { output[i] += bias.data[channel] }
+                let base = output + (image * o + channel) * pixels
+                for i in 0..<pixels { base[i] += bias.data[channel] }
               }
             }
           }
@@ -141,19 +157,20 @@ enum Kernels {
     return Tensor(shape: shape, data: out)
   }
 
-  /// columns[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*stride + ky - pad, ox*stride + kx - pad], 0 outside.
+  /// For the output rows `rows`: columns[(ci*kh + ky)*kw + kx, (oy - rows.first)*ow + ox] =
+  /// x[ci, oy*stride + ky - pad, ox*stride + kx - pad], 0 outside the image.
   static func im2col(
     _ x: UnsafePointer<Float>, channels: Int, _ h: Int, _ w: Int, _ kh: Int, _ kw: Int,
-    _ a: Conv2dAttributes, _ oh: Int, _ ow: Int, into columns: UnsafeMutablePointer<Float>
+    _ a: Conv2dAttributes, rows: Range<Int>, _ ow: Int, into columns: UnsafeMutablePointer<Float>
   ) {
     var row = columns
     for channel in 0..<channels {
       let plane = x + channel * h * w
       for ky in 0..<kh {
         for kx in 0..<kw {
-          for oy in 0..<oh {
+          for oy in rows {
             let iy = oy * a.stride + ky - a.padding
-            let line = row + oy * ow
+            let line = row + (oy - rows.lowerBound) * ow
             guard iy >= 0, iy < h else {
               line.update(repeating: 0, count: ow)
               continue
@@ -163,7 +180,7 @@ enum Kernels {
               line[ox] = ix >= 0 && ix < w ? plane[iy * w + ix] : 0
             }
           }
-          row += oh * ow
+          row += rows.count * ow
         }
       }
     }

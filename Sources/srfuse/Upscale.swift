@@ -40,7 +40,6 @@ struct Upscale: ParsableCommand {
   func run() throws {
     let jobs = try planJobs(inputs: inputs, output: output)
     let model = try modelOptions.resolve()
-    if let threads { ReferenceInterpreter.setThreads(threads) }
     let upscaler = ImageUpscaler(tiler: makeTiler(model), postResize: model.postResize)
 
     var failures = 0
@@ -67,7 +66,7 @@ struct Upscale: ParsableCommand {
       let key = [input.shape[2], input.shape[3]]
       if interpreters[key] == nil {
         let graph = try model.network.graph(height: key[0], width: key[1])
-        interpreters[key] = try ReferenceInterpreter(graph: graph, parameters: model.parameters)
+        interpreters[key] = try ReferenceInterpreter(graph: graph, parameters: model.parameters, threads: threads)
       }
       return try interpreters[key]!.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
     }
