@@ -87,3 +87,21 @@ final class CLITests: XCTestCase {
     XCTAssertLessThanOrEqual(worst, 1.0 / 255, "at most a rounding step apart")
   }
 }
+
+/// The built-in models with real weights, through the zoo, as a user runs them.
+final class ZooModelTests: XCTestCase {
+  func testAnimeVideoModelsEndInTheirOwnDownscale() throws {
+    _ = try requireModel("REALESRGAN_ANIMAVIDEOV3_UP2X.param")
+    let folder = try temporaryDirectory(self)
+    let input = folder.appendingPathComponent("in.png")
+    let planes: [Float] = (0..<240).map { index in Float((index * 13) % 29) / 28 }
+    try PNG.write(Image(width: 10, height: 8, channels: 3, planes: planes), to: input.path)
+    for (model, width, height) in [("realesr-animevideov3", 40, 32), ("realesr-animevideov3-x2", 20, 16), ("realesr-animevideov3-x3", 30, 24)] {
+      let output = folder.appendingPathComponent("\(model).png")
+      let result = try srfuse(["upscale", input.path, "-o", output.path, "--model", model])
+      XCTAssertEqual(result.status, 0, result.stderr)
+      let image = try PNG.read(output.path)
+      XCTAssertEqual([image.width, image.height], [width, height], model)
+    }
+  }
+}
