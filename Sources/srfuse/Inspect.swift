@@ -30,6 +30,7 @@ struct Inspect: ParsableCommand {
   func run() throws {
     let (height, width) = try parseSize(input)
     let network: any Network
+    var postResize: Float?
     if weights == nil, let graph {
       // A graph alone: no weights to read.
       let zoo = try ModelZoo.load()
@@ -38,9 +39,11 @@ struct Inspect: ParsableCommand {
       } else {
         let entry = try zoo.entry(graph)
         network = try makeNetwork(graph: entry.graph, hyperparameters: entry.hyperparameters, context: "model '\(entry.name)'")
+        postResize = entry.postResize
       }
     } else {
-      network = try ModelOptions(model: model, weights: weights, graph: graph, paramKey: paramKey).resolve().network
+      let resolved = try ModelOptions(model: model, weights: weights, graph: graph, paramKey: paramKey).resolve()
+      (network, postResize) = (resolved.network, resolved.postResize)
     }
     guard height % network.inputMultiple == 0, width % network.inputMultiple == 0 else {
       throw CLIError("\(network.name) takes inputs whose height and width are multiples of \(network.inputMultiple), not \(input)")
@@ -50,6 +53,7 @@ struct Inspect: ParsableCommand {
     print("// parameters: \(ir.parameterCount)")
     let flops = 2 * Double(ir.multiplyAdds)
     print("// FLOPs (2 x conv multiply-adds) for \(height)x\(width): \(String(format: "%.3f", flops / 1e9)) GFLOP")
+    if let postResize { print("// the output is then resized by \(postResize) (bicubic), as the model file says") }
   }
 }
 
