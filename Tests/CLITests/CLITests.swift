@@ -105,3 +105,29 @@ final class ZooModelTests: XCTestCase {
     }
   }
 }
+
+final class BenchCommandTests: XCTestCase {
+  func testBenchReportsJSONAndSavesTheOutput() throws {
+    let folder = try temporaryDirectory(self)
+    let saved = folder.appendingPathComponent("out.png")
+    let weights = Paths.fixtures.appendingPathComponent("reference/srvgg-x4-prelu.pth").path
+    let result = try srfuse(["bench", "--weights", weights, "--input", "6x5", "--threads", "1", "--repeats", "2", "--json", "--save-output", saved.path])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+    for key in ["median_ms", "gflops", "percent_of_peak", "peak_gflops", "compile_ms"] {
+      XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
+    }
+    XCTAssertEqual(report["backend"] as? String, "reference")
+    XCTAssertEqual(report["height"] as? Int, 6)
+    let gflop = report["gflop"] as! Double, medianMs = report["median_ms"] as! Double, gflops = report["gflops"] as! Double
+    XCTAssertEqual(gflops, gflop / (medianMs / 1000), accuracy: gflops * 0.01)
+    let image = try PNG.read(saved.path)
+    XCTAssertEqual([image.width, image.height, image.channels, image.bitDepth], [20, 24, 3, 16])
+  }
+
+  func testBenchNeedsExactlyOneInput() throws {
+    let result = try srfuse(["bench", "--model", "realesrgan-x4plus"])
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(result.stderr.contains("give exactly one of --input HxW and --image PNG"), result.stderr)
+  }
+}

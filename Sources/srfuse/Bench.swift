@@ -1,0 +1,124 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SRIR
+import SRImage
+import SRRuntime
+
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Time a network on one input: median time, GFLOP/s and percent of the FMA peak measured in the same run.")
+
+  enum Backend: String, ExpressibleByArgument, CaseIterable {
+    /// The reference interpreter; the compiled backend joins this list when it exists.
+    case reference
+  }
+
+  @OptionGroup var modelOptions: ModelOptions
+
+  @Option(help: "Input size HxW (a deterministic test pattern).")
+  var input: String?
+
+  @Option(help: "A PNG to use as the input instead of a pattern (gray and alpha are ignored: RGB only).")
+  var image: String?
+
+  @Option(help: "Backend: \(Backend.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var backend = Backend.reference
+
+  @Option(help: "Threads (default: all cores).")
+  var threads: Int?
+
+  @Option(help: "Timed runs; the median is reported.")
+  var repeats = 3
+
+  @Option(help: "Untimed runs first.")
+  var warmup = 1
+
+  @Flag(help: "Print one JSON object instead of text.")
+  var json = false
+
+  @Option(help: "Write the network's output (clamped to 0..1) as a 16-bit RGB PNG.")
+  var saveOutput: String?
+
+  func validate() throws {
+    guard (input == nil) != (image == nil) else { throw ValidationError("give exactly one of --input HxW and --image PNG") }
+    guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeats must be at least 1 and --warmup at least 0") }
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+  }
+
+  func run() throws {
+    let model = try modelOptions.resolve()
+    let tensor = try loadInput(channels: model.network.inputChannels)
+    let (height, width) = (tensor.shape[2], tensor.shape[3])
+    guard height % model.network.inputMultiple == 0, width % model.network.inputMultiple == 0 else {
+      throw CLIError("\(model.name) takes inputs whose height and width are multiples of \(model.network.inputMultiple), not \(height)x\(width)")
+    }
+    let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+
+    let prepareStart = DispatchTime.now()
+    let graph = try model.network.graph(height: height, width: width)
+    let interpreter = try ReferenceInterpreter(graph: graph, parameters: model.parameters, threads: threadCount)
+    let prepareMs = milliseconds(since: prepareStart)
+
+    var output: Tensor?
+    for _ in 0..<warmup { output = try interpreter.run(["input": tensor])["output"] }
+    var times: [Double] = []
+    for _ in 0..<repeats {
+      let start = DispatchTime.now()
+      output = try interpreter.run(["input": tensor])["output"]
+      times.append(milliseconds(since: start))
+    }
+    let median = times.sorted()[times.count / 2]
+    let peak = try PeakProbe.measure(threads: threadCount)
+    let gflops = 2 * Double(graph.multiplyAdds) / (median / 1000) / 1e9
+
+    if let saveOutput, let output {
+      let planes = output.data.map { min(max($0, 0), 1) }
+      try PNG.write(Image(width: output.shape[3], height: output.shape[2], channels: output.shape[1], bitDepth: 16, planes: planes), to: saveOutput)
+    }
+    let report: [(String, Any)] = [
+      ("model", model.name), ("backend", backend.rawValue), ("threads", threadCount), ("height", height), ("width", width),
+      ("repeats", repeats), ("median_ms", median), ("min_ms", times.min()!), ("gflop", 2 * Double(graph.multiplyAdds) / 1e9),
+      ("gflops", gflops), ("peak_gflops", peak), ("percent_of_peak", 100 * gflops / peak), ("compile_ms", prepareMs),
+    ]
+    if json {
+      print(jsonObject(report))
+    } else {
+      print("\(model.name) \(height)x\(width), \(backend.rawValue) backend, \(threadCount) threads, median of \(repeats): "
+        + String(format: "%.1f ms, %.1f GFLOP/s = %.1f%% of the measured FMA peak (%.1f GFLOP/s); prepare %.1f ms",
+                 median, gflops, 100 * gflops / peak, peak, prepareMs))
+    }
+  }
+
+  /// The input: the PNG's RGB planes, or a smooth deterministic pattern in 0..1.
+  private func loadInput(channels: Int) throws -> Tensor {
+    if let image {
+      var picture = try PNG.read(image).splittingAlpha().color
+      if picture.channels == 1 { picture = picture.grayToRGB() }
+      guard picture.channels == channels else { throw CLIError("'\(image)' has \(picture.channels) colour channels; the network takes \(channels)") }
+      return Tensor(shape: [1, channels, picture.height, picture.width], data: picture.planes)
+    }
+    let (height, width) = try parseSize(input!)
+    let data = (0..<channels * height * width).map { index -> Float in
+      let (c, y, x) = (index / (height * width), index / width % height, index % width)
+      return 0.5 + 0.5 * sin(Float(x) * 0.3 + Float(c)) * cos(Float(y) * 0.2)
+    }
+    return Tensor(shape: [1, channels, height, width], data: data)
+  }
+}
+
+private func milliseconds(since start: DispatchTime) -> Double {
+  Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+}
+
+/// A flat JSON object with keys in the given order.
+private func jsonObject(_ fields: [(String, Any)]) -> String {
+  let body = fields.map { key, value -> String in
+    switch value {
+    case let text as String: "\"\(key)\": \"\(text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
+    case let number as Double: "\"\(key)\": \(String(format: "%.3f", number))"
+    default: "\"\(key)\": \(value)"
+    }
+  }
+  return "{" + body.joined(separator: ", ") + "}"
+}
