@@ -41,10 +41,11 @@ let package = Package(
       ]),
 
     // MARK: Tests
+    .target(name: "SRTestSupport", path: "Tests/SRTestSupport"),
     .testTarget(name: "SRIRTests", dependencies: ["SRIR", "SRDSL", "SRGraphs"]),
-    .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM"]),
-    .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights"]),
-    .testTarget(name: "SRImageTests", dependencies: ["SRImage"]),
+    .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "SRTestSupport"]),
+    .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
+    .testTarget(name: "SRImageTests", dependencies: ["SRImage", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.
     .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage"]),
   ]

@@ -1,4 +1,5 @@
 import Foundation
+import SRTestSupport
 import XCTest
 
 @testable import SRImage
@@ -7,7 +8,7 @@ import XCTest
 /// a failed write leaves nothing behind.
 final class PNGErrorTests: XCTestCase {
   private func validPNG(in directory: TemporaryDirectory) throws -> [UInt8] {
-    var random = SplitMix64(state: 7)
+    var random = SplitMix64(seed: 7)
     let noisy = Image(
       width: 16, height: 16, channels: 3, planes: random.unitFloats(16 * 16 * 3))
     let path = directory.file("valid.png")
@@ -47,7 +48,7 @@ final class PNGErrorTests: XCTestCase {
     let directory = try TemporaryDirectory()
     let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
     for seed in 0..<20 {
-      var random = SplitMix64(state: UInt64(seed))
+      var random = SplitMix64(seed: UInt64(seed))
       let path = directory.file("random\(seed).png")
       try save(signature + random.bytes(300), path)
       XCTAssertThrowsError(try PNG.read(path)) { error in
@@ -73,7 +74,7 @@ final class PNGErrorTests: XCTestCase {
   func testDamagedFilesNeverCrash() throws {
     let directory = try TemporaryDirectory()
     let original = try validPNG(in: directory)
-    var random = SplitMix64(state: 11)
+    var random = SplitMix64(seed: 11)
     for trial in 0..<200 {
       var bytes = original
       for _ in 0...Int(random.next() % 3) {

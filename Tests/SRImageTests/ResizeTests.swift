@@ -1,4 +1,5 @@
 import Foundation
+import SRTestSupport
 import XCTest
 
 @testable import SRImage
@@ -21,7 +22,7 @@ final class ResizeTests: XCTestCase {
   }
 
   func testSameSizeIsIdentity() {
-    var random = SplitMix64(state: 1)
+    var random = SplitMix64(seed: 1)
     let planes = random.unitFloats(5 * 4 * 3)
     for filter in ResizeFilter.allCases {
       let result = resize(
@@ -119,7 +120,7 @@ final class ResizeTests: XCTestCase {
   }
 
   func testFourTapBicubicMatchesThePyTorchDefinition() {
-    var random = SplitMix64(state: 3)
+    var random = SplitMix64(seed: 3)
     // 2x and 0.75x down (the shipped models), an uneven ratio, and an enlargement.
     for ((width, height), (toWidth, toHeight)) in [
       ((12, 10), (6, 5)), ((8, 8), (6, 6)), ((9, 7), (4, 3)), ((5, 4), (11, 9)),

@@ -60,24 +60,6 @@ func assertPNGError(
   }
 }
 
-/// SplitMix64: reproducible pseudo-random bytes and floats for test inputs.
-struct SplitMix64 {
-  var state: UInt64
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(next() & 0xFF) } }
-
-  mutating func unitFloats(_ count: Int) -> [Float] {
-    (0..<count).map { _ in Float(next() >> 40) / Float(1 << 24) }
-  }
-}
 
 /// The CRC-32 PNG chunks carry, so tests can damage chunk data yet keep the checksums valid
 /// and reach the decoder's deeper checks.

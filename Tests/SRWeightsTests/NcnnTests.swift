@@ -1,5 +1,6 @@
 import Foundation
 import SRIR
+import SRTestSupport
 import XCTest
 
 @testable import SRWeights
@@ -102,7 +103,7 @@ final class NcnnTests: XCTestCase {
   func testCorruptedFilesNeverCrash() throws {
     let param = Array(tinyParam.utf8)
     let bin = try readFile(Fixtures.path("srvgg-tiny.bin"))
-    var generator = SplitMix(seed: 11)
+    var generator = SplitMix64(seed: 11)
     for round in 0..<200 {
       var p = param, b = bin
       let index = Int(generator.next() % UInt64(round % 2 == 0 ? p.count : b.count))

@@ -1,5 +1,6 @@
 import Foundation
 import SRIR
+import SRTestSupport
 import XCTest
 
 @testable import SRWeights
@@ -94,7 +95,7 @@ final class PyTorchLoaderTests: XCTestCase {
   /// Corrupting the archive anywhere must give an error or a result, never a crash.
   func testCorruptedArchivesNeverCrash() throws {
     let original = try readFile(Fixtures.path("rrdb-tiny.pth"))
-    var generator = SplitMix(seed: 7)
+    var generator = SplitMix64(seed: 7)
     for round in 0..<300 {
       var bytes = original
       for _ in 0..<(1 + round % 4) {
@@ -107,18 +108,5 @@ final class PyTorchLoaderTests: XCTestCase {
       } catch is FormatError {
       }
     }
-  }
-}
-
-/// A small deterministic random generator for the corruption tests.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }
