@@ -6,7 +6,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "srfuse", targets: ["srfuse"]),
-    .library(name: "SRFuse", targets: ["SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRWeights", "SRImage"]),
+    .library(name: "SRFuse", targets: ["SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRImage"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +25,8 @@ let package = Package(
     .target(name: "SRIR"),
     .target(name: "SRDSL", dependencies: ["SRIR"]),
     .target(name: "SRGraphs", dependencies: ["SRDSL", "SRIR", "SRWeights"], path: "graphs"),
+    // Graph passes; their order lives only in Pipeline.swift.
+    .target(name: "SRPasses", dependencies: ["SRIR"]),
 
     // MARK: Runtime, weights, images
     .target(name: "SRRuntime", dependencies: ["SRIR", "CBLAS", "CLLVM", "SRImage"]),
@@ -35,7 +37,7 @@ let package = Package(
     .executableTarget(
       name: "srfuse",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRWeights", "SRImage",
+        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRImage",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),
@@ -46,6 +48,7 @@ let package = Package(
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "SRTestSupport"]),
+    .testTarget(name: "SRPassesTests", dependencies: ["SRIR", "SRPasses", "SRGraphs", "SRRuntime", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.
     .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage"]),
   ]

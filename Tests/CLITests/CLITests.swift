@@ -33,6 +33,22 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(detected.stdout.hasPrefix("graph srvggnet_compact_x4 {"))
   }
 
+  func testInspectShowsThePipelineStages() throws {
+    let all = try srfuse(["inspect", "--graph", "srvggnet-compact", "--input", "4x4", "--after-all"])
+    XCTAssertEqual(all.status, 0, all.stderr)
+    XCTAssertTrue(all.stdout.hasPrefix("// after canonicalize\n(unchanged)\n// after dead-value-elimination\n(unchanged)\n// parameters: 621424"), all.stdout)
+    let one = try srfuse(["inspect", "--graph", "srvggnet-compact", "--input", "4x4", "--after", "canonicalize"])
+    XCTAssertTrue(one.stdout.hasPrefix("graph srvggnet_compact_x4 {"), one.stdout)
+    let debug = try srfuse(["inspect", "--graph", "srvggnet-compact", "--input", "4x4", "--disable-pass", "canonicalize"],
+                           environment: ["SRFUSE_DEBUG": "2", "SRFUSE_TIME_PASSES": "1"])
+    XCTAssertEqual(debug.status, 0, debug.stderr)
+    XCTAssertTrue(debug.stderr.contains("pass dead-value-elimination: "), debug.stderr)
+    XCTAssertTrue(debug.stderr.contains("// after dead-value-elimination\n(unchanged)"), debug.stderr)
+    XCTAssertFalse(debug.stderr.contains("canonicalize"), "a disabled pass does not run")
+    let unknown = try srfuse(["inspect", "--graph", "srvggnet-compact", "--after", "fuse-everything"])
+    XCTAssertTrue(unknown.stderr.contains("unknown pass 'fuse-everything'; passes: canonicalize, dead-value-elimination"), unknown.stderr)
+  }
+
   func testUpscaleKeepsKindBitDepthAndAlpha() throws {
     let folder = try temporaryDirectory(self)
     for (channels, bitDepth) in [(1, 8), (2, 16), (3, 16), (4, 8)] {
