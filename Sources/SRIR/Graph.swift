@@ -59,7 +59,10 @@ public struct Graph: Equatable, Sendable {
   /// Multiply-adds of every convolution (the work that dominates these networks).
   public var multiplyAdds: Int {
     nodes.reduce(0) { total, node in
-      guard case .conv2d = node.op else { return total }
+      switch node.op {
+      case .conv2d, .fusedConv2d: break
+      default: return total
+      }
       let weight = nodes[node.inputs[1]].shape
       let perOutput = weight[1] * weight[2] * weight[3]
       return total + node.shape.reduce(1, *) * perOutput

@@ -26,6 +26,18 @@ public enum Op: Equatable, Sendable {
   /// Marks a result of the graph; its value is its single input.
   case output(name: String)
 
+  // Produced by the compiler's passes (see SRPasses); the interpreter runs them too.
+  /// A convolution whose input is nearest-upsampled on the fly and whose result goes through
+  /// `epilogue`. inputs: x, weight, then one operand per epilogue step that takes one.
+  case fusedConv2d(FusedConv2dAttributes)
+  /// A chain of pointwise steps. inputs: x, then one operand per step that takes one.
+  case elementwise([PointwiseStep])
+  /// Graph edge into the compiled kernels' channel-blocked layout, pixel-unshuffling by
+  /// `unshuffle` on the way (1: none). The value is unchanged otherwise.
+  case toBlocked(unshuffle: Int)
+  /// Graph edge back to plain NCHW, pixel-shuffling by `shuffle` on the way (1: none).
+  case fromBlocked(shuffle: Int)
+
   /// The name used in the textual IR.
   public var mnemonic: String {
     switch self {
@@ -42,11 +54,15 @@ public enum Op: Equatable, Sendable {
     case .pixelShuffle: "pixel_shuffle"
     case .pixelUnshuffle: "pixel_unshuffle"
     case .output: "output"
+    case .fusedConv2d: "conv2d_fused"
+    case .elementwise: "elementwise"
+    case .toBlocked: "to_blocked"
+    case .fromBlocked: "from_blocked"
     }
   }
 }
 
-public struct Conv2dAttributes: Equatable, Sendable {
+public struct Conv2dAttributes: Hashable, Sendable {
   public var stride: Int
   public var padding: Int
   public var groups: Int
@@ -55,5 +71,18 @@ public struct Conv2dAttributes: Equatable, Sendable {
     self.stride = stride
     self.padding = padding
     self.groups = groups
+  }
+}
+
+public struct FusedConv2dAttributes: Hashable, Sendable {
+  public var conv: Conv2dAttributes
+  /// The input is read as if nearest-upsampled by this factor (1: as is).
+  public var upsample: Int
+  public var epilogue: [PointwiseStep]
+
+  public init(conv: Conv2dAttributes, upsample: Int = 1, epilogue: [PointwiseStep] = []) {
+    self.conv = conv
+    self.upsample = upsample
+    self.epilogue = epilogue
   }
 }

@@ -41,7 +41,7 @@ extension Graph {
         while s.peek != "}" {
           let key = try s.token()
           try s.expect("=")
-          attributes[key] = try s.token()
+          attributes[key] = s.peek == "[" ? try s.bracketedList() : try s.token()
           if s.peek == "," { try s.expect(",") }
         }
         try s.expect("}")
@@ -70,6 +70,16 @@ extension Op {
       guard let text = attributes[key], let value = Float(text) else { throw scanner.error("\(mnemonic) needs a number attribute '\(key)'") }
       return value
     }
+    func steps(_ key: String) throws -> [PointwiseStep] {
+      guard let text = attributes[key], text.hasPrefix("["), text.hasSuffix("]") else {
+        throw scanner.error("\(mnemonic) needs a step list attribute '\(key)', e.g. [bias, leaky_relu 0.2]")
+      }
+      let items = text.dropFirst().dropLast().split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+      return try items.map { item in
+        guard let step = PointwiseStep(text: item) else { throw scanner.error("unknown step '\(item)' in '\(key)'") }
+        return step
+      }
+    }
     switch mnemonic {
     case "input": self = .input(name: try named())
     case "param": self = .parameter(name: try named())
@@ -84,6 +94,12 @@ extension Op {
     case "upsample_nearest": self = .upsampleNearest(factor: try int("factor"))
     case "pixel_shuffle": self = .pixelShuffle(factor: try int("factor"))
     case "pixel_unshuffle": self = .pixelUnshuffle(factor: try int("factor"))
+    case "conv2d_fused":
+      let conv = Conv2dAttributes(stride: try int("stride"), padding: try int("padding"), groups: try int("groups"))
+      self = .fusedConv2d(FusedConv2dAttributes(conv: conv, upsample: try int("upsample"), epilogue: try steps("epilogue")))
+    case "elementwise": self = .elementwise(try steps("steps"))
+    case "to_blocked": self = .toBlocked(unshuffle: try int("unshuffle"))
+    case "from_blocked": self = .fromBlocked(shuffle: try int("shuffle"))
     default: throw scanner.error("unknown operation '\(mnemonic)'")
     }
     let known = Set(self.attributes.map(\.key))
@@ -141,6 +157,18 @@ struct LineScanner {
     }
     guard position > start else { throw error("expected a word or number") }
     return String(characters[start..<position])
+  }
+
+  /// "[a, b c, d]" kept as written, for list-valued attributes.
+  mutating func bracketedList() throws -> String {
+    try expect("[")
+    var text = "["
+    while position < characters.count, characters[position] != "]" {
+      text.append(characters[position])
+      position += 1
+    }
+    try expect("]")
+    return text + "]"
   }
 
   mutating func integer() throws -> Int {

@@ -47,6 +47,12 @@ extension Op {
     case .leakyRelu(let slope): [("slope", "\(slope)")]
     case .scale(let factor): [("factor", "\(factor)")]
     case .upsampleNearest(let r), .pixelShuffle(let r), .pixelUnshuffle(let r): [("factor", "\(r)")]
+    case .fusedConv2d(let a):
+      [("stride", "\(a.conv.stride)"), ("padding", "\(a.conv.padding)"), ("groups", "\(a.conv.groups)"),
+       ("upsample", "\(a.upsample)"), ("epilogue", a.epilogue.text)]
+    case .elementwise(let steps): [("steps", steps.text)]
+    case .toBlocked(let r): [("unshuffle", "\(r)")]
+    case .fromBlocked(let r): [("shuffle", "\(r)")]
     default: []
     }
   }

@@ -101,5 +101,40 @@ public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
   case .output:
     try expectCount(1...1)
     return inputShapes[0]
+
+  case .fusedConv2d(let a):
+    guard inputShapes.count == 2 + a.epilogue.operandCount else {
+      throw ShapeError("conv2d_fused with epilogue \(a.epilogue.text) takes \(2 + a.epilogue.operandCount) operands, got \(inputShapes.count)")
+    }
+    let upsampled = try inferShape(of: .upsampleNearest(factor: a.upsample), inputs: [image(0)])
+    let convolved = try inferShape(of: .conv2d(a.conv), inputs: [upsampled, inputShapes[1]])
+    try checkPointwiseOperands(a.epilogue, Array(inputShapes.dropFirst(2)), result: convolved)
+    return convolved
+
+  case .elementwise(let steps):
+    guard inputShapes.count == 1 + steps.operandCount else {
+      throw ShapeError("elementwise \(steps.text) takes \(1 + steps.operandCount) operands, got \(inputShapes.count)")
+    }
+    let x = try image(0)
+    try checkPointwiseOperands(steps, Array(inputShapes.dropFirst()), result: x)
+    return x
+
+  case .toBlocked(let r):
+    return try inferShape(of: .pixelUnshuffle(factor: r), inputs: inputShapes)
+
+  case .fromBlocked(let r):
+    return try inferShape(of: .pixelShuffle(factor: r), inputs: inputShapes)
+  }
+}
+
+/// Checks the operands that `steps` consume against the shape they apply to.
+private func checkPointwiseOperands(_ steps: [PointwiseStep], _ operands: [[Int]], result: [Int]) throws {
+  var next = operands.makeIterator()
+  for step in steps where step.takesOperand {
+    let shape = next.next()!
+    let wanted = step == .add ? result : [result[1]]
+    guard shape == wanted else {
+      throw ShapeError("\(step.text) operand \(describe(shape: shape)) does not match \(describe(shape: wanted))")
+    }
   }
 }

@@ -19,3 +19,55 @@ extension Graph {
     nodes = kept
   }
 }
+
+extension Graph {
+  /// How many operand slots read each value (output nodes included).
+  func readerCounts() -> [Int] {
+    var counts = [Int](repeating: 0, count: nodes.count)
+    for node in nodes { for operand in node.inputs { counts[operand] += 1 } }
+    return counts
+  }
+
+  /// The nodes that read each value, in node order (a node reading twice is listed twice).
+  func readers() -> [[ValueID]] {
+    var readers = [[ValueID]](repeating: [], count: nodes.count)
+    for (id, node) in nodes.enumerated() { for operand in node.inputs { readers[operand].append(id) } }
+    return readers
+  }
+
+  /// Reorders nodes so operands come first, keeping the existing order wherever it already
+  /// works: a node appended at the end moves up to just before its first reader.
+  mutating func sortTopologically() {
+    var order: [ValueID] = []
+    var state = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 visiting, 2 placed
+    func visit(_ id: ValueID) {
+      guard state[id] == 0 else { return }
+      state[id] = 1
+      for operand in nodes[id].inputs { visit(operand) }
+      state[id] = 2
+      order.append(id)
+    }
+    // Depth-first from each node in the current order: a node out of place (appended at the
+    // end) is placed when its first reader visits it.
+    for id in nodes.indices { visit(id) }
+    var newID = [ValueID](repeating: -1, count: nodes.count)
+    for (position, id) in order.enumerated() { newID[id] = position }
+    nodes = order.map { Node(op: nodes[$0].op, inputs: nodes[$0].inputs.map { newID[$0] }, shape: nodes[$0].shape) }
+  }
+}
+
+extension Graph {
+  /// Values that depend only on parameters (e.g. weights scaled by fold-scales-into-weights):
+  /// the runtime computes them once when it binds the weights.
+  public func constantValues() -> [Bool] {
+    var constant = [Bool](repeating: false, count: nodes.count)
+    for (id, node) in nodes.enumerated() {
+      switch node.op {
+      case .parameter: constant[id] = true
+      case .input, .output: constant[id] = false
+      default: constant[id] = node.inputs.allSatisfy { constant[$0] }
+      }
+    }
+    return constant
+  }
+}

@@ -21,9 +21,10 @@ public struct PassManager {
 
   /// Throws on a disabled name that no pass has: a typo should not silently do nothing.
   public func checkDisabledNames() throws {
-    let known = Set(passes.map(\.name))
-    if let unknown = disabled.sorted().first(where: { !known.contains($0) }) {
-      throw PassError(description: "unknown pass '\(unknown)'; passes: \(passes.map(\.name).joined(separator: ", "))")
+    var names = passes.map(\.name).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    names += Pipeline.planningSteps.map(\.name)
+    if let unknown = disabled.sorted().first(where: { !names.contains($0) }) {
+      throw PassError(description: "unknown pass '\(unknown)'; passes: \(names.joined(separator: ", "))")
     }
   }
 

@@ -5,8 +5,35 @@ public enum Pipeline {
     [
       // First: later passes match patterns and should not see identities or scale chains.
       Canonicalize(),
-      // After every pass that leaves values unread: drop them before anything plans buffers.
+      // Before epilogue fusion: a scale folded into the weights costs nothing at run time,
+      // one fused into an epilogue still costs a multiply per element.
+      FoldScalesIntoWeights(),
+      // Unread nodes still count as readers and would stop the fusions below.
+      DeadValueElimination(),
+      // Before elementwise fusion: chains after a convolution belong in its epilogue.
+      FuseConvEpilogue(),
+      // Whatever pointwise work is left (e.g. SRVGG's final add) becomes one kernel per chain.
+      FuseElementwise(),
+      // After fusion, so each conversion sits next to a fused kernel at a graph edge.
+      LayoutAssignment(),
+      // Needs the fused convolutions and the edge conversions to merge resampling into.
+      FoldResampling(),
+      // Last: the fusions left their absorbed nodes unread.
       DeadValueElimination(),
     ]
+  }
+
+  /// Decisions of the buffer planner that `--disable-pass` can also switch off
+  /// (they do not rewrite the graph, so they are not passes in the list above).
+  public static let planningSteps: [(name: String, summary: String)] = [
+    ("alias-concats", "dense-block concatenations become channel slices of one buffer: zero copies"),
+    ("plan-buffers", "buffers share one arena by liveness instead of each having its own memory"),
+  ]
+
+  /// Every name `--disable-pass` accepts.
+  public static var switchableNames: [String] {
+    var names: [String] = []
+    for name in inference.map(\.name) + planningSteps.map(\.name) where !names.contains(name) { names.append(name) }
+    return names
   }
 }

@@ -17,8 +17,40 @@ enum Kernels {
     case .upsampleNearest(let r): upsampleNearest(x[0], r, resultShape)
     case .pixelShuffle(let r): pixelShuffle(x[0], r, resultShape)
     case .pixelUnshuffle(let r): pixelUnshuffle(x[0], r, resultShape)
+    case .fusedConv2d(let a): fusedConv2d(x, a, resultShape, threads: threads)
+    case .elementwise(let steps): pointwise(x[0], steps, operands: Array(x.dropFirst()))
+    // Layout is the compiled code's business; as values these are (un)shuffles or identities.
+    case .toBlocked(let r): r == 1 ? x[0] : pixelUnshuffle(x[0], r, resultShape)
+    case .fromBlocked(let r): r == 1 ? x[0] : pixelShuffle(x[0], r, resultShape)
     case .input, .parameter, .output: preconditionFailure("\(op.mnemonic) is not a computation")
     }
+  }
+
+  static func fusedConv2d(_ x: [Tensor], _ a: FusedConv2dAttributes, _ shape: [Int], threads: Int) -> Tensor {
+    let s = x[0].shape
+    let upsampled = a.upsample == 1 ? x[0] : upsampleNearest(x[0], a.upsample, [s[0], s[1], s[2] * a.upsample, s[3] * a.upsample])
+    let convolved = conv2d(upsampled, weight: x[1], bias: nil, a.conv, shape, threads: threads)
+    return pointwise(convolved, a.epilogue, operands: Array(x.dropFirst(2)))
+  }
+
+  /// Applies `steps` in order to every element; operands are consumed in step order.
+  static func pointwise(_ x: Tensor, _ steps: [PointwiseStep], operands: [Tensor]) -> Tensor {
+    var out = x.data
+    let (channels, plane) = (x.shape[1], x.shape[2] * x.shape[3])
+    var next = operands.makeIterator()
+    for step in steps {
+      let operand = step.takesOperand ? next.next()! : nil
+      for i in out.indices {
+        let value: Float
+        switch step {
+        case .add: value = operand!.data[i]
+        case .bias, .prelu: value = operand!.data.count == 1 ? operand!.data[0] : operand!.data[(i / plane) % channels]
+        default: value = 0
+        }
+        out[i] = step.apply(out[i], operand: value)
+      }
+    }
+    return Tensor(shape: x.shape, data: out)
   }
 
   static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {

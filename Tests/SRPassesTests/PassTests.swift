@@ -79,7 +79,7 @@ final class PassTests: XCTestCase {
   func testPassManagerRejectsUnknownDisabledPassAndReportsBrokenPasses() throws {
     var graph = try Graph(parsing: graph("  %0 = input \"x\" : [1, 1, 2, 2]\n  %1 = output \"y\" %0 : [1, 1, 2, 2]\n"))
     XCTAssertThrowsError(try PassManager(passes: Pipeline.inference, disabled: ["no-such-pass"]).run(&graph)) {
-      XCTAssertTrue("\($0)".hasPrefix("unknown pass 'no-such-pass'; passes: canonicalize, dead-value-elimination"), "\($0)")
+      XCTAssertTrue("\($0)".hasPrefix("unknown pass 'no-such-pass'; passes: canonicalize, fold-scales-into-weights, dead-value-elimination"), "\($0)")
     }
     struct Breaker: GraphPass {
       let name = "breaker"

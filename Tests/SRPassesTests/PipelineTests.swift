@@ -26,12 +26,13 @@ final class PipelineTests: XCTestCase {
       }
       let input = Tensor(shape: [1, 3, 8, 12], data: random.unitFloats(3 * 8 * 12))
       let expected = try ReferenceInterpreter(graph: graph, parameters: parameters).run(["input": input])["output"]!
-      for disabled in [nil] + Pipeline.inference.map(\.name) {
+      for disabled in [nil] + Pipeline.switchableNames {
         var optimized = graph
         try PassManager(passes: Pipeline.inference, disabled: Set([disabled].compactMap { $0 })).run(&optimized)
         let output = try ReferenceInterpreter(graph: optimized, parameters: parameters).run(["input": input])["output"]!
         let difference = zip(output.data, expected.data).map { abs($0 - $1) }.max()!
-        XCTAssertLessThan(difference, 1e-6, "\(network.name) with \(disabled ?? "nothing") disabled")
+        // Scales folded into weights round once per weight instead of once per output: not bit-exact.
+        XCTAssertLessThan(difference, 1e-5, "\(network.name) with \(disabled ?? "nothing") disabled")
       }
     }
   }

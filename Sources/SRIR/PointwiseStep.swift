@@ -1,0 +1,71 @@
+/// One per-element step of a fused epilogue or elementwise chain, applied in order to a
+/// running value v at channel c. Steps marked "operand" consume the node's next operand.
+public enum PointwiseStep: Hashable, Sendable {
+  /// v += operand[c] (operand: a [C] vector).
+  case bias
+  /// v = v >= 0 ? v : v * operand[c] (operand: a [C] slope vector).
+  case prelu
+  /// v = v >= 0 ? v : v * slope.
+  case leakyRelu(Float)
+  /// v = max(v, 0).
+  case relu
+  /// v *= factor.
+  case scale(Float)
+  /// v += operand[n, c, y, x] (operand: a tensor of the result's shape).
+  case add
+
+  /// Whether the step reads one operand of the node.
+  public var takesOperand: Bool {
+    switch self {
+    case .bias, .prelu, .add: true
+    case .leakyRelu, .relu, .scale: false
+    }
+  }
+
+  /// Text form, e.g. "leaky_relu 0.2".
+  public var text: String {
+    switch self {
+    case .bias: "bias"
+    case .prelu: "prelu"
+    case .leakyRelu(let slope): "leaky_relu \(slope)"
+    case .relu: "relu"
+    case .scale(let factor): "scale \(factor)"
+    case .add: "add"
+    }
+  }
+
+  /// Reads the form written by `text`.
+  public init?(text: String) {
+    let words = text.split(separator: " ")
+    switch (words.first, words.count) {
+    case ("bias", 1): self = .bias
+    case ("prelu", 1): self = .prelu
+    case ("relu", 1): self = .relu
+    case ("add", 1): self = .add
+    case ("leaky_relu", 2): guard let s = Float(words[1]) else { return nil }; self = .leakyRelu(s)
+    case ("scale", 2): guard let s = Float(words[1]) else { return nil }; self = .scale(s)
+    default: return nil
+    }
+  }
+
+  /// Applies the step to `v` at channel `channel`; `operand` gives the step's operand value
+  /// (the caller indexes it). All steps map 0 to 0 except `bias`.
+  @inlinable
+  public func apply(_ v: Float, operand: Float) -> Float {
+    switch self {
+    case .bias, .add: v + operand
+    case .prelu: v >= 0 ? v : v * operand
+    case .leakyRelu(let slope): v >= 0 ? v : v * slope
+    case .relu: max(v, 0)
+    case .scale(let factor): v * factor
+    }
+  }
+}
+
+extension Array where Element == PointwiseStep {
+  /// "[bias, leaky_relu 0.2, add]"
+  public var text: String { "[" + map(\.text).joined(separator: ", ") + "]" }
+
+  /// Number of operands the steps consume.
+  public var operandCount: Int { filter(\.takesOperand).count }
+}
