@@ -27,9 +27,11 @@ let package = Package(
     .target(name: "SRGraphs", dependencies: ["SRDSL", "SRIR", "SRWeights"], path: "graphs"),
     // Graph passes; their order lives only in Pipeline.swift.
     .target(name: "SRPasses", dependencies: ["SRIR"]),
+    // LLVM IR emission for fused kernels: blocked layout, direct conv, layout conversions.
+    .target(name: "SRCodegen", dependencies: ["CLLVM", "SRIR"]),
 
     // MARK: Runtime, weights, images
-    .target(name: "SRRuntime", dependencies: ["SRIR", "CBLAS", "CLLVM", "SRImage"]),
+    .target(name: "SRRuntime", dependencies: ["SRIR", "SRPasses", "SRCodegen", "CBLAS", "CLLVM", "SRImage"]),
     .target(name: "SRWeights", dependencies: ["SRIR"]),
     .target(name: "SRImage", dependencies: ["CPNG"]),
 
@@ -41,6 +43,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),
+    // Kernel throughput against the measured FMA peak; not a test (no timing assertions).
+    .executableTarget(name: "srfuse-kernel-bench", dependencies: ["SRCodegen", "SRRuntime"]),
 
     // MARK: Tests
     .target(name: "SRTestSupport", path: "Tests/SRTestSupport"),
@@ -48,6 +52,7 @@ let package = Package(
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "SRTestSupport"]),
+    .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),
     .testTarget(name: "SRPassesTests", dependencies: ["SRIR", "SRPasses", "SRGraphs", "SRRuntime", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.
     .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage", "SRTestSupport"]),

@@ -13,6 +13,8 @@ ONNX (static shapes, one file per input size) for ONNX Runtime and OpenVINO.
 
 Engines (rows; `--skip NAME` drops the rows named NAME or NAME-*, e.g. `--skip openvino`):
     srfuse            `srfuse bench --model realesrgan-x4plus --image IN.png --json --save-output`
+                      (the default JIT backend: fused, JIT-compiled kernels)
+    srfuse-reference  the same with `--backend reference` (the unoptimized interpreter)
     torch             PyTorch eager, fp32, inference_mode
     torch-compile     torch.compile (inductor, freezing); only with --torch-compile
     onnxruntime       ONNX Runtime, CPU execution provider, intra-op threads = --threads
@@ -88,7 +90,8 @@ class Engine:
 
 
 ENGINES = [
-    Engine("srfuse", "SRFuse (reference interpreter)", "SRFuse", [], []),
+    Engine("srfuse", "SRFuse (JIT: fused, compiled kernels)", "SRFuse", [], []),
+    Engine("srfuse-reference", "SRFuse reference interpreter", "SRFuse", [], []),
     Engine("torch", "PyTorch eager", "PyTorch", [], ["torch"]),
     Engine("torch-compile", "torch.compile (inductor, freezing)", "PyTorch", [], ["torch"]),
     Engine("onnxruntime", "ONNX Runtime (CPU EP)", "ONNX Runtime", REQ_ORT + REQ_ONNX,
@@ -577,11 +580,11 @@ def check_srfuse(path):
              f"`swift build -c release --product srfuse`, pass --srfuse PATH, or --skip srfuse.")
 
 
-def run_srfuse(args, size, input_png, directory):
+def run_srfuse(args, size, input_png, directory, backend):
     import numpy as np
-    out_png = Path(directory) / f"srfuse-{size}.png"
+    out_png = Path(directory) / f"srfuse-{backend}-{size}.png"
     cmd = [args.srfuse.resolve(), "bench", "--model", SRFUSE_MODEL, "--image", input_png,
-           "--backend", "reference", "--threads", args.threads, "--repeats", args.srfuse_repeats,
+           "--backend", backend, "--threads", args.threads, "--repeats", args.srfuse_repeats,
            "--warmup", args.srfuse_warmup, "--json", "--save-output", out_png]
     env = dict(os.environ, SRFUSE_MODELS=str(MODELS_DIR))
     stdout, rss = launch(cmd, directory, f"srfuse-{size}", env=env, capture=True)
@@ -606,7 +609,7 @@ def run_srfuse(args, size, input_png, directory):
         fail(f"srfuse bench did not write {out_png}")
     out = (read_png16_rgb(out_png).astype(np.float32) / np.float32(65535.0)).transpose(2, 0, 1)
     return {"median_s": report["median_ms"] / 1000.0, "min_s": report.get("min_ms", math.nan) / 1000,
-            "setup_s": report["compile_ms"] / 1000.0, "rss_mib": rss, "output": out,
+            "setup_s": report.get("prepare_ms", report["compile_ms"]) / 1000.0, "rss_mib": rss, "output": out,
             "report": report, "runs": args.srfuse_repeats}
 
 
@@ -734,7 +737,7 @@ def main(argv):
     ensure_environment(args.engines)
     sys.stdout.reconfigure(line_buffering=True)
     names = [e.name for e in args.engines]
-    if "srfuse" in names:
+    if "srfuse" in names or "srfuse-reference" in names:
         check_srfuse(args.srfuse)
 
     param, weights = ensure_models()
@@ -785,7 +788,9 @@ def benchmark(args, names, make_fixtures, param, weights, needs_onnx, temp):
         for engine in args.engines:
             print(f"peers: {size}x{size} {engine.name} ...", end=" ", flush=True)
             if engine.name == "srfuse":
-                row = run_srfuse(args, size, input_png, temp)
+                row = run_srfuse(args, size, input_png, temp, "jit")
+            elif engine.name == "srfuse-reference":
+                row = run_srfuse(args, size, input_png, temp, "reference")
             else:
                 row = run_worker(args, engine, size, job_base, temp)
                 versions.setdefault(engine.family, row["info"]["version"])
@@ -877,8 +882,9 @@ def render(args, results, ref_name, peak, versions, inputs_described, params, se
            "unquantized fp32 outputs (the peers') with PyTorch eager's, which shows how closely "
            "the fp32 engines agree below that cap (SRFuse's entry there is again capped by "
            "its 16-bit output)." if ref_name == "srfuse" else ""),
-        "- **setup s**: preparation before the first run (SRFuse: `compile_ms`, graph building "
-        "and interpreter set-up after the weights are loaded; PyTorch: building the model and "
+        "- **setup s**: preparation before the first run (SRFuse: `prepare_ms`: graph building, "
+        "the passes, buffer planning, weight packing and kernel compilation (JIT) or interpreter "
+        "set-up, after the weights are loaded; PyTorch: building the model and "
         "loading the state dict, plus compilation for torch.compile; ONNX Runtime: session "
         "creation; OpenVINO: compile_model; ncnn: load_param/load_model).",
         "- ONNX Runtime and OpenVINO run an ONNX file exported by `torch.onnx.export` (dynamo "

@@ -1,21 +1,27 @@
 import CLLVM
+import SRCodegen
 
 public struct JITError: Error, CustomStringConvertible, Sendable {
   public var description: String
 }
 
-/// An in-process LLVM ORC LLJIT for the host CPU. Modules are built by the caller in
-/// `context` and handed over with `add`; functions are then found by name.
+/// An in-process LLVM ORC LLJIT for one target CPU (the host unless told otherwise). Modules
+/// are built by the caller in `context` and handed over with `add`; functions are then found
+/// by name.
 /// LLVM handles are not Sendable, so one JIT owns them all.
 public final class JIT: @unchecked Sendable {
   private let jit: LLVMOrcLLJITRef
   private let threadSafeContext: LLVMOrcThreadSafeContextRef
   /// The context to build modules in (owned by the thread-safe context).
   public let context: LLVMContextRef
-  public let cpuName: String
-  public let cpuFeatures: String
+  /// The CPU the JIT compiles for; kernel generators must emit for the same target.
+  public let target: TargetDescription
+  public var cpuName: String { target.cpu }
+  public var cpuFeatures: String { target.features }
 
-  public init() throws {
+  /// A JIT compiling for `target`; `.avx2` runs the 8-wide code path on an AVX-512 host.
+  public init(target: TargetDescription = .host) throws {
+    self.target = target
     LLVMInitializeX86TargetInfo()
     LLVMInitializeX86Target()
     LLVMInitializeX86TargetMC()
@@ -23,24 +29,26 @@ public final class JIT: @unchecked Sendable {
 
     let triple = LLVMGetDefaultTargetTriple()!
     defer { LLVMDisposeMessage(triple) }
-    let cpu = LLVMGetHostCPUName()!, features = LLVMGetHostCPUFeatures()!
-    defer { LLVMDisposeMessage(cpu); LLVMDisposeMessage(features) }
-    cpuName = String(cString: cpu)
-    cpuFeatures = String(cString: features)
 
-    var target: LLVMTargetRef?
+    var llvmTarget: LLVMTargetRef?
     var message: UnsafeMutablePointer<CChar>?
-    guard LLVMGetTargetFromTriple(triple, &target, &message) == 0, let target else {
+    guard LLVMGetTargetFromTriple(triple, &llvmTarget, &message) == 0, let llvmTarget else {
       defer { LLVMDisposeMessage(message) }
       throw JITError(description: "LLVM has no target for \(String(cString: triple)): \(message.map { String(cString: $0) } ?? "")")
     }
-    let machine = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelJITDefault)!
+    let machine = LLVMCreateTargetMachine(llvmTarget, triple, target.cpu, target.features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelJITDefault)!
     let builder = LLVMOrcCreateLLJITBuilder()!
     // The builder takes ownership of the machine builder, which takes the target machine.
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine))
     var jit: LLVMOrcLLJITRef?
     if let error = LLVMOrcCreateLLJIT(&jit, builder) { throw JITError(description: "cannot create the LLVM JIT: \(consume(error))") }
     self.jit = jit!
+    // Let compiled code call C library functions (LLVM may turn zeroing loops into memset).
+    var generator: LLVMOrcDefinitionGeneratorRef?
+    if let error = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil) {
+      throw JITError(description: "cannot expose process symbols to the JIT: \(consume(error))")
+    }
+    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), generator)
     threadSafeContext = LLVMOrcCreateNewThreadSafeContext()
     context = LLVMOrcThreadSafeContextGetContext(threadSafeContext)
   }

@@ -9,11 +9,6 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Time a network on one input: median time, GFLOP/s and percent of the FMA peak measured in the same run.")
 
-  enum Backend: String, ExpressibleByArgument, CaseIterable {
-    /// The reference interpreter; the compiled backend joins this list when it exists.
-    case reference
-  }
-
   @OptionGroup var modelOptions: ModelOptions
 
   @Option(help: "Input size HxW (a deterministic test pattern).")
@@ -22,8 +17,7 @@ struct Bench: ParsableCommand {
   @Option(help: "A PNG to use as the input instead of a pattern (gray and alpha are ignored: RGB only).")
   var image: String?
 
-  @Option(help: "Backend: \(Backend.allCases.map(\.rawValue).joined(separator: ", ")).")
-  var backend = Backend.reference
+  @OptionGroup var backendOptions: BackendOptions
 
   @Option(help: "Threads (default: all cores).")
   var threads: Int?
@@ -55,22 +49,22 @@ struct Bench: ParsableCommand {
     }
     let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
 
-    let prepareStart = DispatchTime.now()
     let graph = try model.network.graph(height: height, width: width)
-    let interpreter = try ReferenceInterpreter(graph: graph, parameters: model.parameters, threads: threadCount)
-    let prepareMs = milliseconds(since: prepareStart)
+    let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount)
 
     var output: Tensor?
-    for _ in 0..<warmup { output = try interpreter.run(["input": tensor])["output"] }
+    for _ in 0..<warmup { output = try network.run(tensor) { _ in } }
     var times: [Double] = []
     for _ in 0..<repeats {
-      let start = DispatchTime.now()
-      output = try interpreter.run(["input": tensor])["output"]
+      let start = DispatchTime.now().uptimeNanoseconds
+      output = try network.run(tensor) { _ in }
       times.append(milliseconds(since: start))
     }
     let median = times.sorted()[times.count / 2]
     let peak = try PeakProbe.measure(threads: threadCount)
-    let gflops = 2 * Double(graph.multiplyAdds) / (median / 1000) / 1e9
+    let gflop = 2 * Double(network.multiplyAdds) / 1e9
+    let gflops = gflop / (median / 1000)
+    let backend = backendOptions.backend
 
     if let saveOutput, let output {
       let planes = output.data.map { min(max($0, 0), 1) }
@@ -78,15 +72,16 @@ struct Bench: ParsableCommand {
     }
     let report: [(String, Any)] = [
       ("model", model.name), ("backend", backend.rawValue), ("threads", threadCount), ("height", height), ("width", width),
-      ("repeats", repeats), ("median_ms", median), ("min_ms", times.min()!), ("gflop", 2 * Double(graph.multiplyAdds) / 1e9),
-      ("gflops", gflops), ("peak_gflops", peak), ("percent_of_peak", 100 * gflops / peak), ("compile_ms", prepareMs),
+      ("repeats", repeats), ("median_ms", median), ("min_ms", times.min()!), ("gflop", gflop),
+      ("gflops", gflops), ("peak_gflops", peak), ("percent_of_peak", 100 * gflops / peak),
+      ("compile_ms", network.compileMilliseconds), ("prepare_ms", network.prepareMilliseconds),
     ]
     if json {
       print(jsonObject(report))
     } else {
       print("\(model.name) \(height)x\(width), \(backend.rawValue) backend, \(threadCount) threads, median of \(repeats): "
-        + String(format: "%.1f ms, %.1f GFLOP/s = %.1f%% of the measured FMA peak (%.1f GFLOP/s); prepare %.1f ms",
-                 median, gflops, 100 * gflops / peak, peak, prepareMs))
+        + String(format: "%.1f ms, %.1f GFLOP/s = %.1f%% of the measured FMA peak (%.1f GFLOP/s); compile %.1f ms, prepare %.1f ms in all",
+                 median, gflops, 100 * gflops / peak, peak, network.compileMilliseconds, network.prepareMilliseconds))
     }
   }
 
@@ -105,10 +100,6 @@ struct Bench: ParsableCommand {
     }
     return Tensor(shape: [1, channels, height, width], data: data)
   }
-}
-
-private func milliseconds(since start: DispatchTime) -> Double {
-  Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
 }
 
 /// A flat JSON object with keys in the given order.

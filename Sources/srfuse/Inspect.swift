@@ -3,10 +3,11 @@ import Foundation
 import SRDSL
 import SRIR
 import SRPasses
+import SRRuntime
 
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Print a network's graph IR with shapes, its parameter count and FLOPs.")
+    abstract: "Print a network's graph IR with shapes, its parameter count, FLOPs and the JIT's buffer plan.")
 
   @Option(help: "A built-in model.")
   var model: String?
@@ -29,7 +30,7 @@ struct Inspect: ParsableCommand {
   @Flag(help: "Print the graph after every pass of the inference pipeline.")
   var afterAll = false
 
-  @Option(help: "Skip this pass (repeatable).")
+  @Option(help: "Skip this pass or planning step (repeatable).")
   var disablePass: [String] = []
 
   func validate() throws {
@@ -59,12 +60,21 @@ struct Inspect: ParsableCommand {
     guard height % network.inputMultiple == 0, width % network.inputMultiple == 0 else {
       throw CLIError("\(network.name) takes inputs whose height and width are multiples of \(network.inputMultiple), not \(input)")
     }
-    var ir = try network.graph(height: height, width: width)
-    let runsPipeline = after != nil || afterAll || !disablePass.isEmpty
-    if runsPipeline { try runPipeline(&ir) }
+    let written = try network.graph(height: height, width: width)
+    var optimized = written
+    try runPipeline(&optimized)
     // --after and --after-all print their stages as the passes run.
-    if after == nil, !afterAll { print(ir.text, terminator: "") }
-    printSummary(ir, height: height, width: width, postResize: postResize)
+    if after == nil, !afterAll { print(written.text, terminator: "") }
+    printSummary(written, height: height, width: width, postResize: postResize)
+    try printPlan(optimized)
+  }
+
+  /// What the JIT backend would allocate for the optimized graph.
+  private func printPlan(_ optimized: Graph) throws {
+    let (_, plan) = try CompiledNetwork.plan(optimized, disabled: Set(disablePass))
+    let separate = plan.buffers.reduce(0) { $0 + $1.floats } * MemoryLayout<Float>.size
+    print(String(format: "// jit buffer plan: one arena of %.2f MiB peak for %d buffers (%.2f MiB without sharing), %d concatenations copied",
+                 Double(plan.arenaBytes) / 1048576, plan.buffers.count, Double(separate) / 1048576, plan.copiedConcats.count))
   }
 
   /// Runs the inference pipeline, printing the graph after the pass `--after` names, or after
@@ -72,8 +82,9 @@ struct Inspect: ParsableCommand {
   private func runPipeline(_ ir: inout Graph) throws {
     let manager = PassManager(passes: Pipeline.inference, disabled: Set(disablePass))
     if let after {
-      guard manager.passes.contains(where: { $0.name == after }) else {
-        throw CLIError("unknown pass '\(after)'; passes: \(manager.passes.map(\.name).joined(separator: ", "))")
+      let names = Pipeline.switchableNames.filter { name in manager.passes.contains { $0.name == name } }
+      guard names.contains(after) else {
+        throw CLIError("unknown pass '\(after)'; passes: \(names.joined(separator: ", "))")
       }
       guard !disablePass.contains(after) else { throw CLIError("pass '\(after)' is disabled") }
     }

@@ -15,6 +15,8 @@ struct Upscale: ParsableCommand {
 
   @OptionGroup var modelOptions: ModelOptions
 
+  @OptionGroup var backendOptions: BackendOptions
+
   @Option(help: "Tile side in input pixels; 0 runs each image whole. Bounds memory on large images.")
   var tile = 256
 
@@ -59,16 +61,16 @@ struct Upscale: ParsableCommand {
     if failures > 0 { throw ExitCode(1) }
   }
 
-  /// Runs the reference interpreter on each tile; graphs are built once per tile size.
+  /// Runs each tile on the chosen backend; the network is prepared once per tile size.
   func makeTiler(_ model: ResolvedModel) -> TiledUpscaler {
-    var interpreters: [[Int]: ReferenceInterpreter] = [:]
+    var prepared: [[Int]: PreparedNetwork] = [:]
     return TiledUpscaler(scale: model.network.scale, inputMultiple: model.network.inputMultiple, tile: tile, pad: tilePad) { input, progress in
       let key = [input.shape[2], input.shape[3]]
-      if interpreters[key] == nil {
+      if prepared[key] == nil {
         let graph = try model.network.graph(height: key[0], width: key[1])
-        interpreters[key] = try ReferenceInterpreter(graph: graph, parameters: model.parameters, threads: threads)
+        prepared[key] = try backendOptions.prepare(graph, parameters: model.parameters, threads: threads)
       }
-      return try interpreters[key]!.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
+      return try prepared[key]!.run(input, progress)
     }
   }
 }

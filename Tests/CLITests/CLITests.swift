@@ -37,7 +37,20 @@ final class CLITests: XCTestCase {
   func testInspectShowsThePipelineStages() throws {
     let all = try srfuse(["inspect", "--graph", "srvggnet-compact", "--input", "4x4", "--after-all"])
     XCTAssertEqual(all.status, 0, all.stderr)
-    XCTAssertTrue(all.stdout.hasPrefix("// after canonicalize\n(unchanged)\n// after dead-value-elimination\n(unchanged)\n// parameters: 621424"), all.stdout)
+    XCTAssertTrue(all.stdout.hasPrefix("""
+      // after canonicalize
+      (unchanged)
+      // after fold-scales-into-weights
+      (unchanged)
+      // after dead-value-elimination
+      (unchanged)
+      // after fuse-conv-epilogue
+      graph srvggnet_compact_x4 {
+      """), all.stdout)
+    XCTAssertTrue(all.stdout.contains("// after fold-resampling\n"), all.stdout)
+    XCTAssertTrue(all.stdout.contains("epilogue = [bias, prelu]"), all.stdout)
+    XCTAssertTrue(all.stdout.contains("// parameters: 621424"), all.stdout)
+    XCTAssertTrue(all.stdout.contains("// jit buffer plan: one arena of "), all.stdout)
     let one = try srfuse(["inspect", "--graph", "srvggnet-compact", "--input", "4x4", "--after", "canonicalize"])
     XCTAssertTrue(one.stdout.hasPrefix("graph srvggnet_compact_x4 {"), one.stdout)
     let debug = try srfuse(["inspect", "--graph", "srvggnet-compact", "--input", "4x4", "--disable-pass", "canonicalize"],
@@ -47,7 +60,7 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(debug.stderr.contains("// after dead-value-elimination\n(unchanged)"), debug.stderr)
     XCTAssertFalse(debug.stderr.contains("canonicalize"), "a disabled pass does not run")
     let unknown = try srfuse(["inspect", "--graph", "srvggnet-compact", "--after", "fuse-everything"])
-    XCTAssertTrue(unknown.stderr.contains("unknown pass 'fuse-everything'; passes: canonicalize, dead-value-elimination"), unknown.stderr)
+    XCTAssertTrue(unknown.stderr.contains("unknown pass 'fuse-everything'; passes: canonicalize, fold-scales-into-weights, dead-value-elimination, fuse-conv-epilogue"), unknown.stderr)
   }
 
   func testUpscaleKeepsKindBitDepthAndAlpha() throws {
@@ -134,12 +147,27 @@ final class BenchCommandTests: XCTestCase {
     for key in ["median_ms", "gflops", "percent_of_peak", "peak_gflops", "compile_ms"] {
       XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
     }
-    XCTAssertEqual(report["backend"] as? String, "reference")
+    XCTAssertEqual(report["backend"] as? String, "jit", "the compiled backend is the default")
     XCTAssertEqual(report["height"] as? Int, 6)
     let gflop = report["gflop"] as! Double, medianMs = report["median_ms"] as! Double, gflops = report["gflops"] as! Double
     XCTAssertEqual(gflops, gflop / (medianMs / 1000), accuracy: gflops * 0.01)
     let image = try PNG.read(saved.path)
     XCTAssertEqual([image.width, image.height, image.channels, image.bitDepth], [20, 24, 3, 16])
+
+    let interpreted = folder.appendingPathComponent("reference.png")
+    let reference = try srfuse(["bench", "--weights", weights, "--input", "6x5", "--backend", "reference", "--repeats", "1", "--save-output", interpreted.path])
+    XCTAssertEqual(reference.status, 0, reference.stderr)
+    XCTAssertTrue(reference.stdout.contains("reference backend"), reference.stdout)
+    let difference = zip(try PNG.read(interpreted.path).planes, image.planes).map { abs($0 - $1) }.max()!
+    XCTAssertLessThanOrEqual(difference, 1.5 / 65535, "the two backends agree to the 16-bit step")
+  }
+
+  func testUnknownDisabledPassIsAnError() throws {
+    let weights = Paths.fixtures.appendingPathComponent("reference/srvgg-x4-prelu.pth").path
+    let result = try srfuse(["bench", "--weights", weights, "--input", "4x4", "--disable-pass", "fuse-all"])
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(result.stderr.contains("unknown pass 'fuse-all'; passes: canonicalize, "), result.stderr)
+    XCTAssertTrue(result.stderr.contains("alias-concats, plan-buffers"), result.stderr)
   }
 
   func testBenchNeedsExactlyOneInput() throws {

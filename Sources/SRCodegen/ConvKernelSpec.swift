@@ -1,0 +1,85 @@
+import SRIR
+
+/// One specialized convolution kernel: a stride-1 "same" convolution between blocked tensors
+/// (see `BlockedLayout`), optionally reading its input nearest-upsampled, with a fused
+/// per-element epilogue.
+public struct ConvKernelSpec: Hashable, Sendable {
+  /// Input channels, a multiple of 16 (padded).
+  public var inChannels: Int
+  /// Output channels, a multiple of 16 (padded).
+  public var outChannels: Int
+  /// 1 or 3; stride 1, zero padding kernelSize/2.
+  public var kernelSize: Int
+  /// Output spatial size.
+  public var height: Int
+  public var width: Int
+  /// 1, or f >= 2: the input is (height/f) x (width/f) and is read as if nearest-upsampled by f
+  /// (PyTorch `F.interpolate(mode='nearest', scale_factor=f)` before the convolution).
+  public var upsample: Int
+  /// Applied in order to each accumulator. Operands, one per step that takes one, in order:
+  /// `.bias`/`.prelu` a vector of outChannels floats, `.add` a blocked tensor of the output's
+  /// geometry that aliases nothing the kernel writes.
+  public var epilogue: [PointwiseStep]
+
+  public init(
+    inChannels: Int, outChannels: Int, kernelSize: Int, height: Int, width: Int, upsample: Int = 1,
+    epilogue: [PointwiseStep] = []
+  ) {
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.kernelSize = kernelSize
+    self.height = height
+    self.width = width
+    self.upsample = upsample
+    self.epilogue = epilogue
+  }
+
+  /// Why the spec cannot be compiled, or nil.
+  public var invalidReason: String? {
+    let block = BlockedLayout.block
+    if inChannels <= 0 || inChannels % block != 0 { return "inChannels \(inChannels) is not a positive multiple of \(block)" }
+    if outChannels <= 0 || outChannels % block != 0 { return "outChannels \(outChannels) is not a positive multiple of \(block)" }
+    if kernelSize != 1 && kernelSize != 3 { return "kernelSize \(kernelSize) is not 1 or 3" }
+    if height < 1 || width < 1 { return "output size \(height)x\(width) is empty" }
+    if upsample < 1 { return "upsample factor \(upsample) is not positive" }
+    if height % upsample != 0 || width % upsample != 0 { return "output size \(height)x\(width) is not a multiple of the upsample factor \(upsample)" }
+    return nil
+  }
+
+  public var inputHeight: Int { height / upsample }
+  public var inputWidth: Int { width / upsample }
+
+  /// Multiply-adds times two, counting the convolution as PyTorch runs it (on the upsampled
+  /// image): the unit of the GFLOP/s the benchmarks report.
+  public var flops: Double {
+    2 * Double(height * width) * Double(inChannels * outChannels * kernelSize * kernelSize)
+  }
+}
+
+// MARK: Upsampling as sub-pixel phases
+
+/// Nearest upsampling by f followed by a 3x3 convolution reads, for the output pixels of one
+/// phase (y mod f, x mod f), only 2x2 distinct input pixels: taps that land on the same input
+/// pixel can share one summed weight. The kernel therefore runs one small convolution per
+/// phase on the low-resolution input (4/9 of the multiply-adds at f = 2). With f = 1 there is
+/// one phase and the taps are the kernel's own.
+extension ConvKernelSpec {
+  var padding: Int { kernelSize / 2 }
+
+  /// The input offset, relative to the low-resolution position (y div f), that kernel tap `tap`
+  /// of an output pixel in phase `phase` reads: floor((phase + tap - padding) / f).
+  func inputOffset(phase: Int, tap: Int) -> Int {
+    let upsampled = phase + tap - padding
+    return upsampled >= 0 ? upsampled / upsample : -((-upsampled + upsample - 1) / upsample)
+  }
+
+  /// The consecutive input offsets a phase reads along one axis.
+  func inputOffsets(phase: Int) -> ClosedRange<Int> {
+    inputOffset(phase: phase, tap: 0)...inputOffset(phase: phase, tap: kernelSize - 1)
+  }
+
+  /// Weight slots per axis and phase in the packed weights: the most offsets any phase reads.
+  var tapSlots: Int {
+    (0..<upsample).map { inputOffsets(phase: $0).count }.max()!
+  }
+}

@@ -1,0 +1,55 @@
+import CLLVM
+import Foundation
+
+/// The CPU that kernels are generated and compiled for: the LLVM cpu name and feature string
+/// for the target machine, and the vector width the generators emit.
+public struct TargetDescription: Hashable, Sendable {
+  public var cpu: String
+  public var features: String
+  /// Floats per vector register: 16 with AVX-512 (a channel block is one register), else 8
+  /// (AVX2: a channel block is two registers).
+  public var vectorWidth: Int
+
+  public init(cpu: String, features: String, vectorWidth: Int) {
+    self.cpu = cpu
+    self.features = features
+    self.vectorWidth = vectorWidth
+  }
+
+  /// The machine we run on, as LLVM sees it. The environment variable `SRFUSE_TARGET` overrides
+  /// it (any name `named(_:)` accepts, e.g. `SRFUSE_TARGET=avx2`), so the whole program can be
+  /// run on the AVX2 code path on an AVX-512 machine.
+  public static var host: TargetDescription {
+    if let name = ProcessInfo.processInfo.environment["SRFUSE_TARGET"], !name.isEmpty, name != "host" {
+      guard let target = named(name) else { fatalError("SRFUSE_TARGET=\(name): unknown target (use host, avx2 or avx512)") }
+      return target
+    }
+    return detectedHost
+  }
+
+  /// The host as LLVM detects it, ignoring `SRFUSE_TARGET`.
+  public static var detectedHost: TargetDescription {
+    let cpu = LLVMGetHostCPUName()!, features = LLVMGetHostCPUFeatures()!
+    defer { LLVMDisposeMessage(cpu); LLVMDisposeMessage(features) }
+    let featureString = String(cString: features)
+    let hasAVX512 = featureString.split(separator: ",").contains("+avx512f")
+    return TargetDescription(cpu: String(cString: cpu), features: featureString, vectorWidth: hasAVX512 ? 16 : 8)
+  }
+
+  /// AVX2 + FMA without AVX-512 (x86-64-v3; LLVM 14 knows that name). Runs on any AVX-512
+  /// machine too, which is how the 8-wide path is tested.
+  public static let avx2 = TargetDescription(cpu: "x86-64-v3", features: "+avx2,+fma", vectorWidth: 8)
+
+  /// Generic AVX-512 (x86-64-v4), for forcing 16-wide kernels on a named target.
+  public static let avx512 = TargetDescription(cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512dq,+avx512vl", vectorWidth: 16)
+
+  /// "host", "avx2" or "avx512"; nil for anything else.
+  public static func named(_ name: String) -> TargetDescription? {
+    switch name.lowercased() {
+    case "host": host
+    case "avx2": avx2
+    case "avx512": avx512
+    default: nil
+    }
+  }
+}

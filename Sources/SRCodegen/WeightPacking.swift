@@ -1,0 +1,75 @@
+/// The packed weight layout of `ConvKernelGenerator` kernels, as nested arrays (outermost first):
+///
+///     [outChannels/16 output blocks]
+///       [upsample phase row][upsample phase column]       (1 x 1 without upsampling)
+///         [inChannels/16 input blocks]
+///           [tap slot row][tap slot column]                (k x k, or 2 x 2 per phase at f >= 2)
+///             [16 input channels of the block]
+///               [16 output channels of the block]          (one vector)
+///
+/// The reduction loop of one register tile walks the input blocks, taps and input channels of
+/// one phase in order, so each output block's weights are one contiguous forward stream (a tile
+/// of several output blocks reads several such streams at a fixed distance). Padding channels
+/// and unused tap slots hold zeros. With upsampling, the taps of a phase that read the same
+/// input pixel are summed into one slot (see `ConvKernelSpec.inputOffset`).
+public func packConvWeights(
+  _ spec: ConvKernelSpec, weight: UnsafeBufferPointer<Float>, trueOutChannels: Int, trueInChannels: Int
+) -> AlignedBuffer {
+  let k = spec.kernelSize
+  precondition(spec.invalidReason == nil, spec.invalidReason ?? "")
+  precondition(trueOutChannels <= spec.outChannels && trueInChannels <= spec.inChannels, "true channel counts exceed the padded ones")
+  precondition(weight.count == trueOutChannels * trueInChannels * k * k, "weight has \(weight.count) floats, expected OIHW \(trueOutChannels)x\(trueInChannels)x\(k)x\(k)")
+
+  let layout = PackedConvWeights(spec)
+  let packed = AlignedBuffer(count: layout.count)
+  let f = spec.upsample
+  for outChannel in 0..<trueOutChannels {
+    for phaseY in 0..<f {
+      for phaseX in 0..<f {
+        let rowStart = spec.inputOffsets(phase: phaseY).lowerBound
+        let columnStart = spec.inputOffsets(phase: phaseX).lowerBound
+        for inChannel in 0..<trueInChannels {
+          for ky in 0..<k {
+            for kx in 0..<k {
+              let slotRow = spec.inputOffset(phase: phaseY, tap: ky) - rowStart
+              let slotColumn = spec.inputOffset(phase: phaseX, tap: kx) - columnStart
+              let index = layout.index(
+                outChannel: outChannel, phase: phaseY * f + phaseX, inChannel: inChannel, slotRow: slotRow, slotColumn: slotColumn)
+              packed.pointer[index] += weight[((outChannel * trueInChannels + inChannel) * k + ky) * k + kx]
+            }
+          }
+        }
+      }
+    }
+  }
+  return packed
+}
+
+/// Strides of the packed layout, shared by the packer and the generator.
+struct PackedConvWeights {
+  let slots: Int
+  let inBlocks: Int
+  let outBlocks: Int
+  let phases: Int
+
+  init(_ spec: ConvKernelSpec) {
+    slots = spec.tapSlots
+    inBlocks = spec.inChannels / BlockedLayout.block
+    phases = spec.upsample * spec.upsample
+    outBlocks = spec.outChannels / BlockedLayout.block
+  }
+
+  /// Floats per tap slot: 16 input x 16 output channels.
+  static let tapFloats = BlockedLayout.block * BlockedLayout.block
+  var phaseFloats: Int { inBlocks * slots * slots * Self.tapFloats }
+  /// Floats per output block (all phases).
+  var outBlockFloats: Int { phases * phaseFloats }
+  var count: Int { outBlocks * outBlockFloats }
+
+  func index(outChannel: Int, phase: Int, inChannel: Int, slotRow: Int, slotColumn: Int) -> Int {
+    let block = BlockedLayout.block
+    let tap = ((inChannel / block) * slots + slotRow) * slots + slotColumn
+    return (outChannel / block) * outBlockFloats + phase * phaseFloats + tap * Self.tapFloats
+      + (inChannel % block) * block + outChannel % block
+  }
+}

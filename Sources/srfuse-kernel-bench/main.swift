@@ -1,0 +1,145 @@
+// Convolution kernel throughput on the RRDB shapes, as a percentage of the FMA peak measured in
+// the same run (clock speeds on shared machines vary between runs).
+//
+//   srfuse-kernel-bench [--size N] [--tile blocks,pixels[,unroll[,stripColumns]]] [--asm FILE] [--o2] [--seconds S]
+//
+// --asm writes the assembly of the first kernel; --o2 runs LLVM's default<O2> pipeline on each
+// kernel module before compiling it (to check whether it pays for its compile time).
+import CLLVM
+import Dispatch
+import Foundation
+import SRCodegen
+import SRIR
+import SRRuntime
+
+struct Options {
+  var size = 128
+  var tile: ConvTile?
+  var assemblyPath: String?
+  var optimize = false
+  var seconds = 0.5
+  var shapes: [(Int, Int)] = [(64, 32), (96, 32), (128, 32), (160, 32), (192, 64), (64, 64)]
+  var upsample = 1
+
+  init(_ arguments: [String]) {
+    var rest = arguments.makeIterator()
+    while let argument = rest.next() {
+      switch argument {
+      case "--size": size = Int(rest.next()!)!
+      case "--tile":
+        let numbers = rest.next()!.split(separator: ",").map { Int($0)! }
+        tile = ConvTile(
+          blocks: numbers[0], pixels: numbers[1], channelUnroll: numbers.count > 2 ? numbers[2] : 16,
+          stripColumns: numbers.count > 3 ? numbers[3] : nil)
+      case "--asm": assemblyPath = rest.next()!
+      case "--o2": optimize = true
+      case "--seconds": seconds = Double(rest.next()!)!
+      case "--upsample": upsample = Int(rest.next()!)!
+      case "--shapes":
+        shapes = rest.next()!.split(separator: ",").map { pair in
+          let numbers = pair.split(separator: "x").map { Int($0)! }
+          return (numbers[0], numbers[1])
+        }
+      default: fatalError("unknown argument \(argument)")
+      }
+    }
+  }
+}
+
+/// Seconds per call: the fastest of repeated runs of `body` over about `seconds`.
+func bestTime(seconds: Double, _ body: () -> Void) -> Double {
+  body()
+  var best = Double.infinity, spent = 0.0, runs = 0
+  while spent < seconds || runs < 3 {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    best = min(best, elapsed)
+    spent += elapsed
+    runs += 1
+  }
+  return best
+}
+
+func optimize(_ module: LLVMModuleRef, target: TargetDescription) {
+  let triple = LLVMGetDefaultTargetTriple()!
+  defer { LLVMDisposeMessage(triple) }
+  var llvmTarget: LLVMTargetRef?
+  var message: UnsafeMutablePointer<CChar>?
+  guard LLVMGetTargetFromTriple(triple, &llvmTarget, &message) == 0 else { fatalError("no target") }
+  let machine = LLVMCreateTargetMachine(llvmTarget, triple, target.cpu, target.features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelJITDefault)!
+  defer { LLVMDisposeTargetMachine(machine) }
+  let passOptions = LLVMCreatePassBuilderOptions()!
+  defer { LLVMDisposePassBuilderOptions(passOptions) }
+  if let error = LLVMRunPasses(module, "default<O2>", machine, passOptions) { LLVMConsumeError(error) }
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let target = TargetDescription.host
+let jit = try JIT(target: target)
+// Other processes on a shared machine only ever lower a measurement: take the best of a few.
+func measurePeak(threads: Int) throws -> Double { try (0..<3).map { _ in try PeakProbe.measure(threads: threads) }.max()! }
+let peaks = [1: try measurePeak(threads: 1), 2: try measurePeak(threads: 2)]
+print("target \(target.cpu), \(target.vectorWidth)-wide; FMA peak \(String(format: "%.1f", peaks[1]!)) GFLOP/s on 1 thread, \(String(format: "%.1f", peaks[2]!)) on 2")
+print("size \(options.size)x\(options.size), upsample \(options.upsample), epilogue [bias, leaky_relu 0.2]")
+print("shape       tile        compile ms   1 thread GFLOP/s   %peak   2 threads GFLOP/s   %peak")
+
+var random = UInt64(0x1234_5678)
+func nextRandom() -> Float {
+  random = random &* 6364136223846793005 &+ 1442695040888963407
+  return Float(random >> 40) / Float(1 << 24) - 0.5
+}
+
+for (index, (inChannels, outChannels)) in options.shapes.enumerated() {
+  let size = options.size, f = options.upsample
+  let spec = ConvKernelSpec(
+    inChannels: inChannels, outChannels: outChannels, kernelSize: 3, height: size, width: size, upsample: f,
+    epilogue: [.bias, .leakyRelu(0.2)])
+  let tile = options.tile ?? ConvTile.choose(for: spec, target: target)
+  let name = "bench_\(index)"
+
+  if index == 0, let path = options.assemblyPath {
+    let module = LLVMModuleCreateWithNameInContext("asm", jit.context)!
+    ConvKernelGenerator.emit(spec, named: name, in: jit.context, module: module, target: target, tile: tile)
+    if options.optimize { optimize(module, target: target) }
+    try AssemblyListing.assembly(of: module, target: target).write(toFile: path, atomically: true, encoding: .utf8)
+    LLVMDisposeModule(module)
+  }
+
+  let compileStart = DispatchTime.now().uptimeNanoseconds
+  let module = LLVMModuleCreateWithNameInContext(name, jit.context)!
+  ConvKernelGenerator.emit(spec, named: name, in: jit.context, module: module, target: target, tile: tile)
+  if options.optimize { optimize(module, target: target) }
+  try jit.add(module)
+  let kernel = unsafeBitCast(try jit.address(of: name), to: ConvKernelFunction.self)
+  let compileMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - compileStart) / 1e6
+
+  let weights = (0..<outChannels * inChannels * 9).map { _ in nextRandom() }
+  let packed = weights.withUnsafeBufferPointer {
+    packConvWeights(spec, weight: $0, trueOutChannels: outChannels, trueInChannels: inChannels)
+  }
+  let input = AlignedBuffer(count: BlockedLayout.floatCount(channels: inChannels, height: size / f, width: size / f))
+  for i in 0..<input.count { input.pointer[i] = nextRandom() }
+  let output = AlignedBuffer(count: BlockedLayout.floatCount(channels: outChannels, height: size, width: size))
+  let bias = AlignedBuffer(count: outChannels)
+  let operands = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 1)
+  operands[0] = UnsafePointer(bias.pointer)
+
+  let single = bestTime(seconds: options.seconds) {
+    kernel(input.pointer, output.pointer, packed.pointer, operands, 0, Int64(size))
+  }
+  let double = bestTime(seconds: options.seconds) {
+    DispatchQueue.concurrentPerform(iterations: 2) { part in
+      kernel(input.pointer, output.pointer, packed.pointer, operands, Int64(part * size / 2), Int64((part + 1) * size / 2))
+    }
+  }
+  withExtendedLifetime((input, output, packed, bias)) {}
+  operands.deallocate()
+
+  let singleRate = spec.flops / single / 1e9, doubleRate = spec.flops / double / 1e9
+  print(
+    String(
+      format: "%3d->%-3d    %dx%-2d/%-2d    %7.1f      %8.1f          %5.1f    %8.1f           %5.1f",
+      inChannels, outChannels, tile.blocks, tile.pixels, tile.channelUnroll, compileMilliseconds,
+      singleRate, 100 * singleRate / peaks[1]!, doubleRate, 100 * doubleRate / peaks[2]!))
+}

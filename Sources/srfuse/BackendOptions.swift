@@ -1,0 +1,60 @@
+import ArgumentParser
+import Dispatch
+import SRIR
+import SRPasses
+import SRRuntime
+
+/// Which engine runs a network.
+enum Backend: String, ExpressibleByArgument, CaseIterable {
+  /// Fused, JIT-compiled kernels (the default).
+  case jit
+  /// The reference interpreter: the unfused graph with plain loops and OpenBLAS.
+  case reference
+}
+
+/// The options every command that compiles a network shares.
+struct BackendOptions: ParsableArguments {
+  @Option(help: "jit (fused, compiled kernels) or reference (the interpreter, unoptimized).")
+  var backend = Backend.jit
+
+  @Option(name: .customLong("disable-pass"), help: "Skip this compiler pass or planning step (repeatable; jit backend).")
+  var disablePass: [String] = []
+
+  func validate() throws {
+    try PassManager(passes: Pipeline.inference, disabled: Set(disablePass)).checkDisabledNames()
+  }
+
+  /// `graph` made ready to run on the chosen backend.
+  func prepare(_ graph: Graph, parameters: StateDict, threads: Int?) throws -> PreparedNetwork {
+    let started = DispatchTime.now().uptimeNanoseconds
+    switch backend {
+    case .reference:
+      let interpreter = try ReferenceInterpreter(graph: graph, parameters: parameters, threads: threads)
+      return PreparedNetwork(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: 0) { input, progress in
+        try interpreter.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
+      }
+    case .jit:
+      var optimized = graph
+      try PassManager(passes: Pipeline.inference, disabled: Set(disablePass)).run(&optimized)
+      let network = try CompiledNetwork(graph: optimized, parameters: parameters, threads: threads, disabled: Set(disablePass))
+      return PreparedNetwork(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: network.compileMilliseconds) { input, progress in
+        try network.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
+      }
+    }
+  }
+}
+
+/// A network bound to its weights for one input size, on some backend.
+struct PreparedNetwork {
+  /// Of the unoptimized graph: the work a FLOP rate is quoted against.
+  let multiplyAdds: Int
+  /// Passes, planning, weight packing and compiling, in milliseconds.
+  let prepareMilliseconds: Double
+  /// The part of `prepareMilliseconds` spent compiling kernels not compiled before.
+  let compileMilliseconds: Double
+  let run: (Tensor, (Double) -> Void) throws -> Tensor
+}
+
+func milliseconds(since started: UInt64) -> Double {
+  Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+}

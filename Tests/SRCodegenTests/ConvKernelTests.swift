@@ -1,0 +1,184 @@
+import SRCodegen
+import SRIR
+import SRTestSupport
+import XCTest
+
+/// Generated convolution kernels against `referenceConv` in Double.
+///
+/// Tolerance: |kernel - reference| <= 1e-5 * m + 1e-12, where m is the sum of the absolute
+/// values of all terms that went into the output (carried through the epilogue). The kernels
+/// accumulate in fp32 in a different order than the reference (and, when upsampling, sum
+/// weights of taps that read the same pixel first), so their error grows with m, not with the
+/// result, which may cancel to near zero.
+final class ConvKernelTests: XCTestCase {
+  nonisolated(unsafe) static var compilers: [TargetDescription: KernelCompiler] = [:]
+
+  func compiler(_ target: TargetDescription) throws -> KernelCompiler {
+    if let compiler = Self.compilers[target] { return compiler }
+    let compiler = try KernelCompiler(target: target)
+    Self.compilers[target] = compiler
+    return compiler
+  }
+
+  struct Case {
+    var trueIn: Int
+    var trueOut: Int
+    var kernelSize = 3
+    var height: Int
+    var width: Int
+    var upsample = 1
+    var epilogue: [PointwiseStep] = []
+
+    var spec: ConvKernelSpec {
+      ConvKernelSpec(
+        inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
+        kernelSize: kernelSize, height: height, width: width, upsample: upsample, epilogue: epilogue)
+    }
+  }
+
+  /// Runs `testCase` on `target` (rows split at `splits`), checks it against the reference,
+  /// checks that the halo is zero although the output started as NaN, and returns the output.
+  @discardableResult
+  func check(
+    _ testCase: Case, target: TargetDescription = .host, tile: ConvTile? = nil, splits: [Int] = [], seed: UInt64 = 1,
+    file: StaticString = #filePath, line: UInt = #line
+  ) throws -> [Float] {
+    let spec = testCase.spec
+    let (k, height, width, f) = (testCase.kernelSize, testCase.height, testCase.width, testCase.upsample)
+    let outChannels = spec.outChannels, pixels = height * width
+    var random = SplitMix64(seed: seed)
+    let input = (0..<testCase.trueIn * spec.inputHeight * spec.inputWidth).map { _ in random.uniform(-1, 1) }
+    let weight = (0..<testCase.trueOut * testCase.trueIn * k * k).map { _ in random.uniform(-0.5, 0.5) }
+    // Operands cover the padding channels too: the kernel applies its epilogue to every channel.
+    let operands: [[Float]] = testCase.epilogue.filter(\.takesOperand).map { step in
+      switch step {
+      case .bias: (0..<outChannels).map { _ in random.uniform(-1, 1) }
+      case .prelu: (0..<outChannels).map { _ in random.uniform(0, 0.5) }
+      default: (0..<outChannels * pixels).map { _ in random.uniform(-1, 1) }
+      }
+    }
+
+    var expected = referenceConv(
+      input: input, weight: weight, inChannels: testCase.trueIn, outChannels: testCase.trueOut, kernelSize: k,
+      height: height, width: width, upsample: f)
+    let padding = (outChannels - testCase.trueOut) * pixels
+    expected.values += [Double](repeating: 0, count: padding)
+    expected.magnitudes += [Double](repeating: 0, count: padding)
+    referenceEpilogue(&expected, steps: testCase.epilogue, operands: operands, channels: outChannels, pixels: pixels)
+
+    let kernel = try compiler(target).conv(spec, tile: tile)
+    let blockedInput = makeBlocked(input, channels: testCase.trueIn, height: spec.inputHeight, width: spec.inputWidth)
+    let packed = weight.withUnsafeBufferPointer {
+      packConvWeights(spec, weight: $0, trueOutChannels: testCase.trueOut, trueInChannels: testCase.trueIn)
+    }
+    let operandBuffers = zip(testCase.epilogue.filter(\.takesOperand), operands).map { step, values in
+      step == .add ? makeBlocked(values, channels: outChannels, height: height, width: width) : alignedCopy(values)
+    }
+    let output = AlignedBuffer(count: BlockedLayout.floatCount(channels: outChannels, height: height, width: width))
+    output.buffer.update(repeating: .nan)
+    let bounds = [0] + splits + [height]
+    withExtendedLifetime((blockedInput, packed, operandBuffers, output)) {
+      var pointers: [UnsafePointer<Float>?] = operandBuffers.map { UnsafePointer($0.pointer) }
+      for (begin, end) in zip(bounds, bounds.dropFirst()) {
+        kernel(blockedInput.pointer, output.pointer, packed.pointer, &pointers, Int64(begin), Int64(end))
+      }
+    }
+
+    let halo = haloIndices(channels: outChannels, height: height, width: width)
+    XCTAssertTrue(halo.allSatisfy { output.pointer[$0] == 0 }, "halo not zeroed", file: file, line: line)
+    let actual = readBlocked(output, channels: outChannels, height: height, width: width)
+    var failures = 0
+    for index in actual.indices {
+      let error = abs(Double(actual[index]) - expected.values[index])
+      if !(error <= 1e-5 * expected.magnitudes[index] + 1e-12) {
+        failures += 1
+        if failures <= 3 {
+          XCTFail("channel \(index / pixels) pixel \(index % pixels): \(actual[index]) vs \(expected.values[index]) (magnitude \(expected.magnitudes[index]))", file: file, line: line)
+        }
+      }
+    }
+    XCTAssertEqual(failures, 0, "\(failures) of \(actual.count) values wrong", file: file, line: line)
+    return Array(output.buffer)
+  }
+
+  // MARK: Shapes and channel counts
+
+  func testTinyImages() throws {
+    try check(Case(trueIn: 16, trueOut: 16, height: 1, width: 1))
+    try check(Case(trueIn: 16, trueOut: 16, height: 3, width: 5, epilogue: [.bias]))
+    try check(Case(trueIn: 16, trueOut: 16, height: 5, width: 1, epilogue: [.bias]))
+  }
+
+  func testDenseBlockShapes() throws {
+    try check(Case(trueIn: 64, trueOut: 32, height: 17, width: 31, epilogue: [.bias, .leakyRelu(0.2)]))
+    try check(Case(trueIn: 192, trueOut: 64, height: 9, width: 37, epilogue: [.bias, .scale(0.2), .add]))
+  }
+
+  func testPaddedInputChannels() throws {
+    try check(Case(trueIn: 3, trueOut: 64, height: 64, width: 64, epilogue: [.bias, .relu]))
+  }
+
+  func testPaddedOutputChannels() throws {
+    try check(Case(trueIn: 64, trueOut: 3, height: 37, width: 29, epilogue: [.bias]))
+  }
+
+  func testEveryEpilogueStep() throws {
+    try check(Case(
+      trueIn: 64, trueOut: 32, height: 17, width: 31,
+      epilogue: [.bias, .prelu, .scale(0.2), .add, .leakyRelu(0.1), .add, .relu]))
+  }
+
+  func testPointwiseConvolution() throws {
+    try check(Case(trueIn: 32, trueOut: 48, kernelSize: 1, height: 3, width: 5, epilogue: [.bias, .prelu, .add]))
+    try check(Case(trueIn: 20, trueOut: 16, kernelSize: 1, height: 13, width: 27))
+  }
+
+  // MARK: Upsampling
+
+  func testUpsampleOddLowResolution() throws {
+    try check(Case(trueIn: 32, trueOut: 32, height: 6, width: 10, upsample: 2, epilogue: [.bias, .leakyRelu(0.2)]))
+    try check(Case(trueIn: 32, trueOut: 32, height: 34, width: 30, upsample: 2, epilogue: [.bias]), splits: [7, 8])
+  }
+
+  func testUpsampleByThreeAndPointwise() throws {
+    try check(Case(trueIn: 16, trueOut: 16, height: 9, width: 12, upsample: 3, epilogue: [.bias]))
+    try check(Case(trueIn: 32, trueOut: 16, kernelSize: 1, height: 6, width: 10, upsample: 2, epilogue: [.bias, .prelu, .add]))
+  }
+
+  // MARK: Row splits, tiles
+
+  func testRowSplitsMatchOneCall() throws {
+    let testCase = Case(trueIn: 48, trueOut: 32, height: 17, width: 31, epilogue: [.bias, .add])
+    let whole = try check(testCase)
+    let split = try check(testCase, splits: [1, 9])
+    XCTAssertEqual(whole.map(\.bitPattern), split.map(\.bitPattern))
+  }
+
+  func testOtherTiles() throws {
+    let testCase = Case(trueIn: 32, trueOut: 48, height: 7, width: 23, epilogue: [.bias, .add])
+    try check(testCase, tile: ConvTile(blocks: 2, pixels: 5, channelUnroll: 4))
+    try check(testCase, tile: ConvTile(blocks: 4, pixels: 6, channelUnroll: 8))
+    try check(testCase, tile: ConvTile(blocks: 1, pixels: 30))
+    // Vertical strips of one and two tiles, rows split inside them.
+    try check(testCase, tile: ConvTile(blocks: 2, pixels: 5, stripColumns: 5), splits: [3])
+    try check(testCase, tile: ConvTile(blocks: 2, pixels: 4, stripColumns: 8))
+  }
+
+  func testWideImageInStrips() throws {
+    // 12 input blocks make the automatic strip about 113 columns: two strips.
+    try check(Case(trueIn: 192, trueOut: 16, height: 3, width: 150, epilogue: [.bias]), splits: [1])
+  }
+
+  // MARK: AVX2 (8-wide) on any AVX-512 host
+
+  func testAVX2Path() throws {
+    try check(Case(trueIn: 16, trueOut: 16, height: 3, width: 5, epilogue: [.bias]), target: .avx2)
+    try check(Case(trueIn: 3, trueOut: 64, height: 17, width: 31, epilogue: [.bias, .relu]), target: .avx2, splits: [5])
+    try check(Case(trueIn: 64, trueOut: 3, height: 37, width: 29, epilogue: [.bias]), target: .avx2)
+    try check(Case(
+      trueIn: 64, trueOut: 32, height: 9, width: 13,
+      epilogue: [.bias, .prelu, .scale(0.2), .add, .leakyRelu(0.1), .add, .relu]), target: .avx2)
+    try check(Case(trueIn: 32, trueOut: 32, height: 6, width: 10, upsample: 2, epilogue: [.bias, .leakyRelu(0.2)]), target: .avx2)
+    try check(Case(trueIn: 32, trueOut: 48, height: 7, width: 11), target: .avx2, tile: ConvTile(blocks: 2, pixels: 3))
+  }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import SRCodegen
+import SRDSL
+import SRGraphs
+import SRIR
+import SRPasses
+import SRRuntime
+import SRTestSupport
+import SRWeights
+import XCTest
+
+/// The JIT backend against the reference interpreter: every network in graphs/, many input
+/// sizes (none a multiple of the register tile), each pass switched off in turn, the AVX2
+/// path, and real weights.
+///
+/// Tolerance: both sides accumulate in float32, in different orders (im2col + sgemm against
+/// direct convolution, and upsampling folded into summed weights), so results differ by a few
+/// ulps of the activations per layer; 1e-4 relative to the output's largest magnitude (at least
+/// 1) is far above that and far below any indexing error.
+final class CompiledNetworkTests: XCTestCase {
+  static let networks: [any Network] = [
+    RRDBNet(scale: 4, numFeat: 16, numBlock: 1, numGrowCh: 16),
+    RRDBNet(scale: 2, numFeat: 16, numBlock: 1, numGrowCh: 8),
+    RRDBNet(scale: 1, numFeat: 8, numBlock: 1, numGrowCh: 4),
+    SRVGGNetCompact(numFeat: 16, numConv: 2, upscale: 4, activation: .prelu),
+    SRVGGNetCompact(numFeat: 16, numConv: 2, upscale: 2, activation: .leakyrelu),
+    SRVGGNetCompact(numFeat: 8, numConv: 1, upscale: 3, activation: .relu),
+  ]
+
+  func compare(_ network: any Network, height: Int, width: Int, disabled: Set<String> = [], target: TargetDescription = .host,
+               parameters given: StateDict? = nil, seed: UInt64 = 1, file: StaticString = #filePath, line: UInt = #line) throws -> CompiledNetwork {
+    let graph = try network.graph(height: height, width: width)
+    let parameters = given ?? randomParameters(for: graph, seed: seed)
+    var random = SplitMix64(seed: seed + 100)
+    let input = random.tensor([1, network.inputChannels, height, width], 0, 1)
+    let expected = try ReferenceInterpreter(graph: graph, parameters: parameters).run(["input": input])["output"]!
+    var optimized = graph
+    try PassManager(passes: Pipeline.inference, disabled: disabled).run(&optimized)
+    let compiled = try CompiledNetwork(graph: optimized, parameters: parameters, disabled: disabled, target: target)
+    let output = try compiled.run(["input": input])["output"]!
+    XCTAssertEqual(output.shape, expected.shape, file: file, line: line)
+    let scale = max(1, expected.data.map(abs).max() ?? 0)
+    let error = maxAbsDifference(output.data, expected.data) / scale
+    XCTAssertLessThan(error, 1e-4, "\(network.name) at \(height)x\(width), disabled \(disabled.sorted()), \(target.cpu)", file: file, line: line)
+    return compiled
+  }
+
+  func testEveryNetworkAtManySizes() throws {
+    for network in Self.networks {
+      let m = network.inputMultiple
+      for (h, w) in [(1, 1), (3, 5), (17, 31), (64, 64), (13, 40)] {
+        _ = try compare(network, height: (h + m - 1) / m * m, width: (w + m - 1) / m * m)
+      }
+    }
+  }
+
+  func testEachPassSwitchedOffGivesTheSameResult() throws {
+    for network in Self.networks {
+      let m = network.inputMultiple
+      for name in Pipeline.switchableNames {
+        _ = try compare(network, height: 12 / m * m, width: 20 / m * m, disabled: [name])
+      }
+    }
+  }
+
+  func testForcedAVX2Path() throws {
+    for network in Self.networks {
+      let m = network.inputMultiple
+      _ = try compare(network, height: 20 / m * m, width: 12 / m * m, target: .avx2)
+    }
+  }
+
+  /// A residual dense block is five convolution kernels writing one shared buffer: the four
+  /// concatenations cost nothing, and the block's scale and residual add are in conv5.
+  func testDenseBlockCompilesToFiveConvolutionsAndNoCopies() throws {
+    let network = RRDBNet(scale: 4, numFeat: 64, numBlock: 1, numGrowCh: 32)
+    let compiled = try compare(network, height: 8, width: 8)
+    let summaries = compiled.stepSummaries
+    // conv_first, 3 blocks x 5, conv_body, conv_up1, conv_up2, conv_hr, conv_last.
+    XCTAssertEqual(summaries.filter { $0.hasPrefix("conv ") }.count, 1 + 3 * 5 + 5, summaries.joined(separator: "\n"))
+    XCTAssertEqual(summaries.filter { $0.hasPrefix("to_blocked") || $0.hasPrefix("from_blocked") }.count, 2)
+    XCTAssertFalse(summaries.contains { $0.contains("concat") || $0.hasPrefix("elementwise") || $0.contains("upsample_nearest") }, summaries.joined(separator: "\n"))
+    XCTAssertTrue(compiled.plan.copiedConcats.isEmpty)
+    // One RDB: conv1..conv4 with bias and leaky ReLU; conv5 with the folded 0.2 and the residual.
+    let rdb = summaries.filter { $0.hasPrefix("conv ") }[1...5]
+    XCTAssertEqual(rdb.map { $0.components(separatedBy: " at ")[0] }, ["conv 64->32 3x3", "conv 96->32 3x3", "conv 128->32 3x3", "conv 160->32 3x3", "conv 192->64 3x3"])
+    XCTAssertTrue(rdb.last!.hasSuffix("[bias, add]"), rdb.last!)
+    XCTAssertTrue(summaries.contains { $0.hasSuffix("[bias, add, scale 0.2, add]") }, "the RRDB's scale and residual in the last conv")
+  }
+
+  func testBufferPlanReusesMemory() throws {
+    let network = RRDBNet(scale: 4, numFeat: 16, numBlock: 2, numGrowCh: 16)
+    let shared = try compare(network, height: 16, width: 16)
+    let separate = try compare(network, height: 16, width: 16, disabled: ["plan-buffers"])
+    XCTAssertLessThan(shared.plan.arenaBytes * 2, separate.plan.arenaBytes, "liveness lets buffers share the arena")
+    let copied = try compare(network, height: 16, width: 16, disabled: ["alias-concats"])
+    XCTAssertEqual(copied.plan.copiedConcats.count, 2 * 3 * 4)
+  }
+
+  func testRealWeights() throws {
+    for file in ["REALESRGAN_X4PLUSANIME_UP4X.param", "REALESRGAN_ANIMAVIDEOV3_UP4X.param"] {
+      let path = try requireRealModel(file)
+      let loaded = try loadWeights(path: path)
+      let network = network(for: loaded.architecture)
+      let graph = try network.graph(height: 19, width: 23)
+      let parameters = try bind(loaded.stateDict, to: graph.parameters, file: path)
+      _ = try compare(network, height: 19, width: 23, parameters: parameters)
+    }
+  }
+
+  func testWrongInputShapeIsAClearError() throws {
+    let network = SRVGGNetCompact(numFeat: 8, numConv: 1, upscale: 2, activation: .relu)
+    let graph = try network.graph(height: 4, width: 4)
+    let compiled = try CompiledNetwork(graph: graph, parameters: randomParameters(for: graph, seed: 3))
+    XCTAssertThrowsError(try compiled.run(["input": Tensor(zeros: [1, 3, 5, 4])])) { error in
+      XCTAssertEqual("\(error)", "input 'input' has shape [1, 3, 5, 4] but the network was compiled for [1, 3, 4, 4]")
+    }
+  }
+}
