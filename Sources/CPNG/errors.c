@@ -7,6 +7,13 @@ cpng_status cpng_fail(cpng_errors *errors, cpng_status status, const char *text)
   return status;
 }
 
+void cpng_begin(cpng_errors *errors, char *message, size_t message_size, cpng_status status) {
+  errors->message = message;
+  errors->message_size = message_size;
+  errors->status = status;
+  cpng_fail(errors, CPNG_OK, "");
+}
+
 void cpng_on_error(png_structp png, png_const_charp text) {
   cpng_errors *errors = png_get_error_ptr(png);
   if (errors->status == CPNG_ERR_CORRUPT && errors->message_size > 0) {

@@ -13,6 +13,10 @@ typedef struct {
   cpng_status status;
 } cpng_errors;
 
+// Points `errors` at the caller's message buffer for one call, empties it, and sets the status
+// a longjmp out of libpng will report unless a callback knows better.
+void cpng_begin(cpng_errors *errors, char *message, size_t message_size, cpng_status status);
+
 // Copies `text` into the caller's buffer (always NUL-terminated, cut if too long) and returns
 // `status`, so failure paths are one line.
 cpng_status cpng_fail(cpng_errors *errors, cpng_status status, const char *text);

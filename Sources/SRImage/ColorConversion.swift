@@ -21,10 +21,16 @@ extension Image {
     var result = [Float](repeating: 0, count: n * (channels - 2))
     planes.withUnsafeBufferPointer { rgb in
       for i in 0..<n {
-        result[i] = 0.299 * rgb[i] + 0.587 * rgb[n + i] + 0.114 * rgb[2 * n + i]
+        result[i] = luma(rgb[i], rgb[n + i], rgb[2 * n + i])
       }
     }
     if hasAlpha { result.replaceSubrange(n..<2 * n, with: plane(3)) }
     return Image(width: width, height: height, channels: channels - 2, bitDepth: bitDepth, planes: result)
   }
+}
+
+/// BT.601 luma, the weights `rgbToGray` uses.
+@inline(__always)
+public func luma(_ red: Float, _ green: Float, _ blue: Float) -> Float {
+  0.299 * red + 0.587 * green + 0.114 * blue
 }

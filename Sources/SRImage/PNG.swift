@@ -47,7 +47,7 @@ public enum PNG {
   }
 
   /// Room for libpng's longest messages plus our prefix; longer ones are cut, not overrun.
-  private static let messageCapacity = 512
+  static let messageCapacity = 512
 
   private static func store(
     _ samples: UnsafeRawBufferPointer, _ image: Image, _ path: String, _ message: inout [CChar]
@@ -57,27 +57,35 @@ public enum PNG {
       Int32(image.bitDepth), samples.baseAddress, &message, message.count)
   }
 
-  private static func text(_ message: [CChar]) -> String {
+  static func text(_ message: [CChar]) -> String {
     let bytes = message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
     return String(decoding: bytes, as: UTF8.self)
   }
 
   /// Checked in Swift so the user hears which field is wrong; libpng would only say "invalid".
   private static func layoutProblem(_ image: Image) -> String? {
-    if !(1...4).contains(image.channels) {
-      return "channels must be 1 to 4 (got \(image.channels))"
-    }
-    if image.bitDepth != 8 && image.bitDepth != 16 {
-      return "bit depth must be 8 or 16 (got \(image.bitDepth))"
-    }
-    let limit = Int(Int32.max)  // PNG stores sizes as 31-bit integers
-    if image.width < 1 || image.height < 1 || image.width > limit || image.height > limit {
-      return "image size \(image.width)x\(image.height) is not between 1 and \(limit)"
+    if let problem = layoutProblem(width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth) {
+      return problem
     }
     let expected = image.width * image.height * image.channels  // < 2^64: each side < 2^31
     if image.planes.count != expected {
       return "planes hold \(image.planes.count) values, expected \(expected) for "
         + "\(image.width)x\(image.height)x\(image.channels)"
+    }
+    return nil
+  }
+
+  /// What is wrong with a PNG header of these fields (shared with `PNGWriter`), if anything.
+  static func layoutProblem(width: Int, height: Int, channels: Int, bitDepth: Int) -> String? {
+    if !(1...4).contains(channels) {
+      return "channels must be 1 to 4 (got \(channels))"
+    }
+    if bitDepth != 8 && bitDepth != 16 {
+      return "bit depth must be 8 or 16 (got \(bitDepth))"
+    }
+    let limit = Int(Int32.max)  // PNG stores sizes as 31-bit integers
+    if width < 1 || height < 1 || width > limit || height > limit {
+      return "image size \(width)x\(height) is not between 1 and \(limit)"
     }
     return nil
   }

@@ -22,18 +22,22 @@ func planarSamples<Sample: FixedWidthInteger & UnsignedInteger>(
 func interleavedSamples<Sample: FixedWidthInteger & UnsignedInteger>(
   _ image: Image, as: Sample.Type
 ) -> [Sample] {
+  image.planes.withUnsafeBufferPointer { interleavedSamples($0, image.pixelCount, image.channels, as: Sample.self) }
+}
+
+/// `channels` planes of `pixelCount` values (an image, or one row of it) to interleaved integers.
+func interleavedSamples<Sample: FixedWidthInteger & UnsignedInteger>(
+  _ planes: UnsafeBufferPointer<Float>, _ pixelCount: Int, _ channels: Int, as: Sample.Type
+) -> [Sample] {
   let maxValue = Float(Sample.max)
-  let pixelCount = image.pixelCount, channels = image.channels
-  return image.planes.withUnsafeBufferPointer { planes in
-    [Sample](unsafeUninitializedCapacity: planes.count) { samples, count in
-      for channel in 0..<channels {
-        let plane = channel * pixelCount
-        for pixel in 0..<pixelCount {
-          samples[pixel * channels + channel] = Sample(clampUnit(planes[plane + pixel]) * maxValue + 0.5)
-        }
+  return [Sample](unsafeUninitializedCapacity: planes.count) { samples, count in
+    for channel in 0..<channels {
+      let plane = channel * pixelCount
+      for pixel in 0..<pixelCount {
+        samples[pixel * channels + channel] = Sample(clampUnit(planes[plane + pixel]) * maxValue + 0.5)
       }
-      count = planes.count
     }
+    count = planes.count
   }
 }
 

@@ -9,9 +9,12 @@ public enum AlphaMode: String, CaseIterable, Sendable {
   case bicubic
 }
 
-/// Upscales a whole PNG image with a network: gray is processed as RGB and returned as gray,
-/// alpha goes its own way and is put back, the model's own final downscale (the x2 and x3
-/// anime-video files) and the user's output scale are applied, and the bit depth is kept.
+/// Upscales a PNG image with a network: gray is processed as RGB and returned as gray, alpha
+/// goes its own way and is put back, the model's own final downscale (the x2 and x3 anime-video
+/// files) and the user's output scale are applied, and the bit depth is kept.
+///
+/// `upscale` works on whole images in memory; `upscaledRows` (StreamingImageUpscaler.swift)
+/// gives the same result row by row for images of any size.
 public struct ImageUpscaler {
   public let tiler: TiledUpscaler
   /// A bicubic downscale the model itself ends with (0.5 or 0.75), or nil.
@@ -30,7 +33,7 @@ public struct ImageUpscaler {
     return nativeSize(width * tiler.scale, height * tiler.scale)
   }
 
-  /// `progress` gets the fraction of this image done.
+  /// The whole image at once. `progress` gets the fraction of this image done.
   public func upscale(_ image: Image, outscale: Float?, alpha alphaMode: AlphaMode, progress: (Double) -> Void = { _ in }) throws -> Image {
     let (color, alpha) = image.splittingAlpha()
     let rgb = color.channels == 1 ? color.grayToRGB() : color
@@ -61,7 +64,8 @@ public struct ImageUpscaler {
     return Image(width: output.shape[3], height: output.shape[2], channels: output.shape[1], bitDepth: rgb.bitDepth, planes: output.data)
   }
 
-  private func nativeSize(_ width: Int, _ height: Int) -> (width: Int, height: Int) {
+  /// The size after the model's own downscale.
+  func nativeSize(_ width: Int, _ height: Int) -> (width: Int, height: Int) {
     guard let postResize else { return (width, height) }
     return (max(1, Int(Float(width) * postResize)), max(1, Int(Float(height) * postResize)))
   }

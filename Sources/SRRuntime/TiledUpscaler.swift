@@ -1,10 +1,13 @@
 import SRIR
 
 /// Runs a network over an image of any size: pads it to the network's input multiple, cuts it
-/// into overlapping tiles, runs each tile with `pad` pixels of context on every side, and
-/// blends the tiles' outputs with weights that ramp across the tile boundaries.
+/// into overlapping tiles (`TileGrid`), runs each tile with `pad` pixels of context on every
+/// side, and blends the tiles' outputs with weights that ramp across the tile boundaries.
 /// Where half the context covers the network's receptive field the result equals the untiled
 /// run exactly; where it does not, the ramps hide the seams that cropping tiles would leave.
+///
+/// `upscale` holds the whole image in memory; `StripUpscaler` runs the same tiles with the
+/// same weights strip by strip, for images too large for that.
 public struct TiledUpscaler {
   /// Output size / input size.
   public let scale: Int
@@ -29,10 +32,18 @@ public struct TiledUpscaler {
 
   /// The number of network runs `upscale` makes for an image of this size.
   public func tileCount(height: Int, width: Int) -> Int {
-    let (h, w) = (roundUp(height), roundUp(width))
-    guard tile > 0 else { return 1 }
-    let side = roundUp(tile)
-    return ((h + side - 1) / side) * ((w + side - 1) / side)
+    grid(height: height, width: width).count
+  }
+
+  /// The tiles of an image of this size, after padding to the input multiple. Tile sides and
+  /// context are rounded up to the multiple too, so every window starts on a multiple and
+  /// pixel unshuffle sees the blocks it sees in the untiled run.
+  func grid(height: Int, width: Int) -> TileGrid {
+    TileGrid(height: roundUp(height), width: roundUp(width), tile: roundUp(tile), context: roundUp(pad), scale: scale)
+  }
+
+  func roundUp(_ value: Int) -> Int {
+    (value + inputMultiple - 1) / inputMultiple * inputMultiple
   }
 
   /// `image` is [1, C, H, W]; the result is [1, C', H*scale, W*scale].
@@ -41,68 +52,37 @@ public struct TiledUpscaler {
     let (height, width) = (image.shape[2], image.shape[3])
     let padded = reflectPad(image, height: roundUp(height), width: roundUp(width))
     let (h, w) = (padded.shape[2], padded.shape[3])
-    let side = tile > 0 ? roundUp(tile) : max(h, w)
-    let context = tile > 0 ? roundUp(pad) : 0
+    let grid = grid(height: height, width: width)
 
     var result: Tensor?
-    var weightSum = [Float](repeating: 0, count: h * w * scale * scale)
-    let total = tileCount(height: height, width: width)
     var done = 0
-    for top in stride(from: 0, to: h, by: side) {
-      for left in stride(from: 0, to: w, by: side) {
-        let core = Rect(top: top, left: left, bottom: min(top + side, h), right: min(left + side, w))
-        let region = Rect(top: max(core.top - context, 0), left: max(core.left - context, 0),
-                          bottom: min(core.bottom + context, h), right: min(core.right + context, w))
-        let output = try network(crop(padded, region)) { fraction in progress((Double(done) + fraction) / Double(total)) }
+    for rows in grid.rows {
+      for columns in grid.columns {
+        let window = Rect(top: rows.window.lowerBound, left: columns.window.lowerBound,
+                          bottom: rows.window.upperBound, right: columns.window.upperBound)
+        let output = try network(crop(padded, window)) { fraction in progress((Double(done) + fraction) / Double(grid.count)) }
         if result == nil { result = Tensor(zeros: [1, output.shape[1], h * scale, w * scale]) }
-        accumulate(output, core: core, region: region, into: &result!, weights: &weightSum)
+        accumulate(output, rows: rows, columns: columns, into: &result!)
         done += 1
-        progress(Double(done) / Double(total))
+        progress(Double(done) / Double(grid.count))
       }
     }
-    var blended = result!
-    let plane = h * w * scale * scale
-    for channel in 0..<blended.shape[1] {
-      for i in 0..<plane { blended.data[channel * plane + i] /= weightSum[i] }
-    }
-    return crop(blended, Rect(top: 0, left: 0, bottom: height * scale, right: width * scale))
+    return crop(result!, Rect(top: 0, left: 0, bottom: height * scale, right: width * scale))
   }
 
-  private func roundUp(_ value: Int) -> Int {
-    (value + inputMultiple - 1) / inputMultiple * inputMultiple
-  }
-
-  /// Adds `output` (the network's result on `region`) weighted by its blend ramps.
-  private func accumulate(_ output: Tensor, core: Rect, region: Rect, into result: inout Tensor, weights: inout [Float]) {
-    let rows = ramp(region.top, region.bottom, core.top, core.bottom)
-    let columns = ramp(region.left, region.right, core.left, core.right)
+  /// Adds the blend-weighted part of `output` (the network's result on the window of `rows`
+  /// and `columns`) that has nonzero weight.
+  private func accumulate(_ output: Tensor, rows: AxisTile, columns: AxisTile, into result: inout Tensor) {
     let (outH, outW) = (result.shape[2], result.shape[3])
-    for (y, rowWeight) in rows.enumerated() {
-      let targetRow = region.top * scale + y
-      for (x, columnWeight) in columns.enumerated() {
-        let weight = rowWeight * columnWeight
-        let target = targetRow * outW + region.left * scale + x
-        weights[target] += weight
-        for channel in 0..<output.shape[1] {
-          result.data[channel * outH * outW + target] += weight * output.data[(channel * rows.count + y) * columns.count + x]
+    let (tileH, tileW) = (output.shape[2], output.shape[3])
+    let (top, left) = (rows.window.lowerBound * scale, columns.window.lowerBound * scale)
+    for channel in 0..<output.shape[1] {
+      for (i, y) in rows.support.enumerated() {
+        for (j, x) in columns.support.enumerated() {
+          let weight = rows.weights[i] * columns.weights[j]
+          result.data[(channel * outH + y) * outW + x] += weight * output.data[(channel * tileH + y - top) * tileW + x - left]
         }
       }
-    }
-  }
-
-  /// Output-pixel weights along one axis. Next to a tile boundary the weight ramps from 0, half
-  /// a margin beyond the boundary, to 1, half a margin inside it, and the neighbour's ramp
-  /// mirrors it, so the two sum to 1. Pixels in the outer half of a margin (the least context)
-  /// get weight 0: with `pad` at least twice the receptive radius, tiling is exact.
-  private func ramp(_ regionStart: Int, _ regionEnd: Int, _ coreStart: Int, _ coreEnd: Int) -> [Float] {
-    let before = Float((coreStart - regionStart) * scale), after = Float((regionEnd - coreEnd) * scale)
-    let length = Float((regionEnd - regionStart) * scale)
-    func rise(_ distanceFromEdge: Float, _ margin: Float) -> Float {
-      margin == 0 ? 1 : min(max((distanceFromEdge - margin / 2) / margin, 0), 1)
-    }
-    return (0..<(regionEnd - regionStart) * scale).map { index in
-      let position = Float(index) + 0.5
-      return min(rise(position, before), rise(length - position, after))
     }
   }
 }
@@ -128,23 +108,25 @@ func crop(_ image: Tensor, _ rect: Rect) -> Tensor {
 }
 
 /// Extends the bottom and right edges by mirroring (PyTorch's 'reflect' padding, which
-/// Real-ESRGAN uses so pixel unshuffle gets whole blocks); repeats the edge when the image
-/// is too small to mirror.
+/// Real-ESRGAN uses so pixel unshuffle gets whole blocks).
 func reflectPad(_ image: Tensor, height: Int, width: Int) -> Tensor {
   let (channels, h, w) = (image.shape[1], image.shape[2], image.shape[3])
   if h == height, w == width { return image }
-  func mirror(_ index: Int, _ size: Int) -> Int {
-    guard size > 1 else { return 0 }
-    let period = 2 * (size - 1)
-    let folded = index % period
-    return folded < size ? folded : period - folded
-  }
   var data = [Float](repeating: 0, count: channels * height * width)
   for channel in 0..<channels {
     for y in 0..<height {
-      let sourceRow = (channel * h + mirror(y, h)) * w
-      for x in 0..<width { data[(channel * height + y) * width + x] = image.data[sourceRow + mirror(x, w)] }
+      let sourceRow = (channel * h + reflected(y, size: h)) * w
+      for x in 0..<width { data[(channel * height + y) * width + x] = image.data[sourceRow + reflected(x, size: w)] }
     }
   }
   return Tensor(shape: [1, channels, height, width], data: data)
+}
+
+/// The position that reflect padding copies to position `index` of an axis of `size`; the
+/// edge repeats when the axis is too small to mirror.
+func reflected(_ index: Int, size: Int) -> Int {
+  guard size > 1 else { return 0 }
+  let period = 2 * (size - 1)
+  let folded = index % period
+  return folded < size ? folded : period - folded
 }

@@ -17,7 +17,7 @@ struct Upscale: ParsableCommand {
 
   @OptionGroup var backendOptions: BackendOptions
 
-  @Option(help: "Tile side in input pixels; 0 runs each image whole. Bounds memory on large images.")
+  @Option(help: "Tile side in input pixels; 0 runs each image whole. Images are streamed one strip of tiles at a time, so memory grows with the tile and the image width, not the height.")
   var tile = 256
 
   @Option(help: "Context around each tile, in input pixels; tiles overlap by it and are blended.")
@@ -47,11 +47,12 @@ struct Upscale: ParsableCommand {
     var failures = 0
     for job in jobs {
       do {
-        let image = try PNG.read(job.input)
+        // Streamed: rows are read, upscaled strip by strip and written as they are finished.
+        let image = try PNGReader(path: job.input)
         let progress = ProgressLine(label: "\(job.input) (\(image.width)x\(image.height), \(model.name))")
         let started = Date()
-        let result = try upscaler.upscale(image, outscale: outscale, alpha: alpha) { progress.update($0) }
-        try PNG.write(result, to: job.output)
+        let result = upscaler.upscaledRows(image, outscale: outscale, alpha: alpha) { progress.update($0) }
+        try PNG.write(result, bitDepth: image.bitDepth, to: job.output)
         progress.finish("wrote \(job.output) (\(result.width)x\(result.height)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
       } catch {
         failures += 1

@@ -30,6 +30,21 @@ final class CLIErrorTests: XCTestCase {
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["broken.png"])
   }
 
+  /// The input is streamed: strips are upscaled and written before the damage is reached, and
+  /// must not survive it.
+  func testImageTruncatedMidwayLeavesNoOutput() throws {
+    let folder = try temporaryDirectory(self)
+    let input = folder.appendingPathComponent("cut.png")
+    let planes: [Float] = (0..<24 * 200 * 3).map { index in Float((index * 7919) % 256) / 255 }
+    try PNG.write(Image(width: 24, height: 200, channels: 3, planes: planes), to: input.path)
+    let bytes = try Data(contentsOf: input)
+    try bytes.prefix(bytes.count * 2 / 3).write(to: input)
+    let output = folder.appendingPathComponent("out.png")
+    try expectFailure(["upscale", input.path, "-o", output.path, "--weights", srvgg, "--tile", "16", "--tile-pad", "4"],
+                      "Error: cannot read '\(input.path)': file is truncated")
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["cut.png"])
+  }
+
   func testBadArgumentsAndWeights() throws {
     let folder = try temporaryDirectory(self)
     let input = folder.appendingPathComponent("in.png")
