@@ -89,9 +89,14 @@ struct Inspect: ParsableCommand {
       guard !disablePass.contains(after) else { throw CLIError("pass '\(after)' is disabled") }
     }
     var previous = ir
+    // A pass listed twice (dead-value-elimination) is shown after its last run.
+    var runsLeft = manager.passes.filter { $0.name == after }.count
     try manager.run(&ir) { name, graph in
       if afterAll { print("// after \(name)\n" + (graph == previous ? "(unchanged)\n" : graph.text), terminator: "") }
-      if name == after { print(graph.text, terminator: "") }
+      if name == after {
+        runsLeft -= 1
+        if runsLeft == 0 { print(graph.text, terminator: "") }
+      }
       previous = graph
     }
   }
