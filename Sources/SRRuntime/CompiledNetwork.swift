@@ -23,6 +23,8 @@ public final class CompiledNetwork: @unchecked Sendable {
   public var stepSummaries: [String] { steps.map(\.summary) }
 
   private var steps: [Step] = []
+  /// Milliseconds per step summed over runs, when `SRFUSE_PROFILE=1`.
+  private var profile: [Double]? = nil
   private let arena: AlignedBuffer
   private let pool: ThreadPool
   /// Values computed when the weights are bound: parameters and what depends only on them.
@@ -35,7 +37,7 @@ public final class CompiledNetwork: @unchecked Sendable {
     let (graph, plan) = try Self.plan(optimized, disabled: disabled)
     self.graph = graph
     self.plan = plan
-    pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    pool = ThreadPool.shared(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     arena = AlignedBuffer(count: max(plan.arenaFloats, 16))
 
     let constant = graph.constantValues()
@@ -49,6 +51,20 @@ public final class CompiledNetwork: @unchecked Sendable {
       }
     }
     compileMilliseconds = cache.compileMilliseconds - compiledBefore
+    if ProcessInfo.processInfo.environment["SRFUSE_PROFILE"] == "1" { profile = Array(repeating: 0, count: steps.count) }
+  }
+
+  deinit {
+    guard let profile else { return }
+    // Steps with the same summary (e.g. the 23 blocks' conv2) are added up.
+    var totals: [String: (ms: Double, count: Int)] = [:]
+    for (step, ms) in zip(steps, profile) { totals[step.summary, default: (0, 0)].ms += ms; totals[step.summary, default: (0, 0)].count += 1 }
+    let all = profile.reduce(0, +)
+    var report = String(format: "SRFUSE_PROFILE: %.1f ms in %d steps\n", all, steps.count)
+    for (summary, total) in totals.sorted(by: { $0.value.ms > $1.value.ms }) {
+      report += String(format: "%9.1f ms %5.1f%%  %3dx %@\n", total.ms, 100 * total.ms / all, total.count, summary)
+    }
+    FileHandle.standardError.write(Data(report.utf8))
   }
 
   /// The legalized graph (layout conversions at its edges) and where its values will live,
@@ -83,7 +99,9 @@ public final class CompiledNetwork: @unchecked Sendable {
       context.plain[id] = tensor
     }
     for (index, step) in steps.enumerated() {
+      let started = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
       step.run(&context)
+      if profile != nil { profile![index] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6 }
       progress(index + 1, steps.count)
     }
     return context.results
