@@ -22,9 +22,9 @@ public final class CompiledNetwork: @unchecked Sendable {
   /// One line per step, e.g. "conv 192->64 3x3 at 64x64 [bias, add]" (for tests and inspect).
   public var stepSummaries: [String] { steps.map(\.summary) }
 
-  private var steps: [Step] = []
+  var steps: [Step] = []
   /// Milliseconds per step summed over runs, when `SRFUSE_PROFILE=1`.
-  private var profile: [Double]? = nil
+  var profile: [Double]? = nil
   private let arena: AlignedBuffer
   private let pool: ThreadPool
   /// Values computed when the weights are bound: parameters and what depends only on them.
@@ -54,18 +54,7 @@ public final class CompiledNetwork: @unchecked Sendable {
     if ProcessInfo.processInfo.environment["SRFUSE_PROFILE"] == "1" { profile = Array(repeating: 0, count: steps.count) }
   }
 
-  deinit {
-    guard let profile else { return }
-    // Steps with the same summary (e.g. the 23 blocks' conv2) are added up.
-    var totals: [String: (ms: Double, count: Int)] = [:]
-    for (step, ms) in zip(steps, profile) { totals[step.summary, default: (0, 0)].ms += ms; totals[step.summary, default: (0, 0)].count += 1 }
-    let all = profile.reduce(0, +)
-    var report = String(format: "SRFUSE_PROFILE: %.1f ms in %d steps\n", all, steps.count)
-    for (summary, total) in totals.sorted(by: { $0.value.ms > $1.value.ms }) {
-      report += String(format: "%9.1f ms %5.1f%%  %3dx %@\n", total.ms, 100 * total.ms / all, total.count, summary)
-    }
-    FileHandle.standardError.write(Data(report.utf8))
-  }
+  deinit { printProfile() }
 
   /// The legalized graph (layout conversions at its edges) and where its values will live,
   /// without compiling anything (`srfuse inspect` reports the arena size from this).
@@ -122,7 +111,7 @@ public final class CompiledNetwork: @unchecked Sendable {
   }
 
   /// The float offset of blocked value `id` in the arena.
-  private func offset(of id: ValueID) -> Int {
+  func offset(of id: ValueID) -> Int {
     let location = plan.locations[id]!
     let buffer = plan.buffers[location.buffer]
     return buffer.offset + location.channelOffset / BlockedLayout.block * BlockedLayout.planeFloats(height: buffer.height, width: buffer.width)
@@ -242,76 +231,5 @@ public final class CompiledNetwork: @unchecked Sendable {
       }
     }
     return result
-  }
-
-  /// A concatenation the plan aliased costs nothing; otherwise its operands are copied in.
-  private func lowerConcat(_ id: ValueID, _ node: Node) {
-    guard plan.copiedConcats.contains(id) else { return }
-    let home = plan.locations[id]!
-    var start = 0
-    for operand in node.inputs {
-      let channels = graph[operand].shape[1], first = start
-      start += channels
-      if plan.locations[operand] == BufferPlan.Location(buffer: home.buffer, channelOffset: home.channelOffset + first) { continue }
-      lowerMove(id, from: operand, "concat copy of %\(operand)", channels: first..<first + channels) { c, y, x in (c - first, y, x) }
-    }
-    // The padding channels of the last block, which no operand wrote.
-    let padded = BlockedLayout.paddedChannels(node.shape[1])
-    if padded > node.shape[1] { lowerMove(id, from: node.inputs[0], "concat padding", channels: node.shape[1]..<padded) { _, _, _ in nil } }
-  }
-
-  /// A data-movement step in plain Swift (only for operations no pass folded away): each
-  /// destination channel in `channels` (default: all, padding included) at (y, x) reads the
-  /// source at `source(c, y, x)`, or is zero where that is nil. Halos are zeroed too.
-  private func lowerMove(_ id: ValueID, from input: ValueID, _ summary: String, channels: Range<Int>? = nil,
-                         source: @escaping @Sendable (Int, Int, Int) -> (Int, Int, Int)?) {
-    let (to, from) = (graph[id].shape, graph[input].shape)
-    let (destination, origin) = (offset(of: id), offset(of: input))
-    let written = channels ?? 0..<BlockedLayout.paddedChannels(to[1])
-    let sourceChannels = from[1], trueChannels = to[1]
-    steps.append(Step(summary: summary) { context in
-      let arena = context.arena
-      context.pool.parallelFor(written.count) { range in
-        for c in range.lowerBound + written.lowerBound..<range.upperBound + written.lowerBound {
-          for y in -1...to[2] {
-            for x in -1...to[3] {
-              var value: Float = 0
-              if c < trueChannels, (0..<to[2]).contains(y), (0..<to[3]).contains(x), let (sc, sy, sx) = source(c, y, x), sc < sourceChannels {
-                value = arena[origin + BlockedLayout.index(channel: sc, y: sy, x: sx, height: from[2], width: from[3])]
-              }
-              arena[destination + BlockedLayout.index(channel: c, y: y, x: x, height: to[2], width: to[3])] = value
-            }
-          }
-        }
-      }
-    })
-  }
-}
-
-/// What a step needs while the network runs.
-struct RunContext {
-  let arena: UnsafeMutablePointer<Float>
-  let pool: ThreadPool
-  /// Plain NCHW values: the graph inputs and what `from_blocked` produced.
-  var plain: [ValueID: Tensor]
-  var results: [String: Tensor]
-}
-
-/// One kernel call (or a few) of a compiled network.
-struct Step {
-  let summary: String
-  let run: (inout RunContext) -> Void
-}
-
-/// An epilogue operand: a blocked value at an arena offset, or a vector owned by the network.
-enum OperandPointer {
-  case arena(Int)
-  case fixed(UnsafePointer<Float>)
-
-  func pointer(_ arena: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>? {
-    switch self {
-    case .arena(let offset): UnsafePointer(arena + offset)
-    case .fixed(let pointer): pointer
-    }
   }
 }
