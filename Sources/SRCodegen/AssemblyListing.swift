@@ -6,21 +6,10 @@ public enum AssemblyListing {
   /// Compiles `module` (which code generation may modify: pass a copy you do not need) for
   /// `target` and returns the assembly text.
   public static func assembly(of module: LLVMModuleRef, target: TargetDescription) -> String {
-    LLVMInitializeX86TargetInfo()
-    LLVMInitializeX86Target()
-    LLVMInitializeX86TargetMC()
-    LLVMInitializeX86AsmPrinter()
-    let triple = LLVMGetDefaultTargetTriple()!
-    defer { LLVMDisposeMessage(triple) }
-    var llvmTarget: LLVMTargetRef?
-    var message: UnsafeMutablePointer<CChar>?
-    guard LLVMGetTargetFromTriple(triple, &llvmTarget, &message) == 0, let llvmTarget else {
-      defer { LLVMDisposeMessage(message) }
-      return "; no LLVM target: \(message.map { String(cString: $0) } ?? "")"
-    }
-    let machine = LLVMCreateTargetMachine(
-      llvmTarget, triple, target.cpu, target.features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelDefault)!
+    let machine: LLVMTargetMachineRef
+    do { machine = try target.makeTargetMachine() } catch { return "; \(error)" }
     defer { LLVMDisposeTargetMachine(machine) }
+    var message: UnsafeMutablePointer<CChar>?
     var buffer: LLVMMemoryBufferRef?
     guard LLVMTargetMachineEmitToMemoryBuffer(machine, module, LLVMAssemblyFile, &message, &buffer) == 0, let buffer else {
       defer { LLVMDisposeMessage(message) }

@@ -22,21 +22,8 @@ public final class JIT: @unchecked Sendable {
   /// A JIT compiling for `target`; `.avx2` runs the 8-wide code path on an AVX-512 host.
   public init(target: TargetDescription = .host) throws {
     self.target = target
-    LLVMInitializeX86TargetInfo()
-    LLVMInitializeX86Target()
-    LLVMInitializeX86TargetMC()
-    LLVMInitializeX86AsmPrinter()
-
-    let triple = LLVMGetDefaultTargetTriple()!
-    defer { LLVMDisposeMessage(triple) }
-
-    var llvmTarget: LLVMTargetRef?
-    var message: UnsafeMutablePointer<CChar>?
-    guard LLVMGetTargetFromTriple(triple, &llvmTarget, &message) == 0, let llvmTarget else {
-      defer { LLVMDisposeMessage(message) }
-      throw JITError(description: "LLVM has no target for \(String(cString: triple)): \(message.map { String(cString: $0) } ?? "")")
-    }
-    let machine = LLVMCreateTargetMachine(llvmTarget, triple, target.cpu, target.features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelJITDefault)!
+    let machine: LLVMTargetMachineRef
+    do { machine = try target.makeTargetMachine(codeModel: LLVMCodeModelJITDefault) } catch { throw JITError(description: "\(error)") }
     let builder = LLVMOrcCreateLLJITBuilder()!
     // The builder takes ownership of the machine builder, which takes the target machine.
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine))
