@@ -38,6 +38,11 @@ public final class CompiledNetwork: @unchecked Sendable {
     self.graph = graph
     self.plan = plan
     pool = ThreadPool.shared(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    // An impossible size is an error, not an allocation failure in the middle of a run.
+    guard UInt64(plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {
+      let input = graph.inputs.first.map { describe(shape: graph[$0.id].shape) } ?? ""
+      throw CompileError(description: String(format: "the network needs %.1f GiB of working memory for input %@, more than this machine has (use smaller tiles)", Double(plan.arenaBytes) / 1073741824, input))
+    }
     arena = AlignedBuffer(count: max(plan.arenaFloats, 16))
 
     let constant = graph.constantValues()

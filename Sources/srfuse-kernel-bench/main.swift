@@ -40,7 +40,9 @@ struct Options {
           let numbers = pair.split(separator: "x").map { Int($0)! }
           return (numbers[0], numbers[1])
         }
-      default: fatalError("unknown argument \(argument)")
+      default:
+        FileHandle.standardError.write(Data("srfuse-kernel-bench: unknown argument \(argument)\n".utf8))
+        exit(2)
       }
     }
   }
@@ -62,12 +64,7 @@ func bestTime(seconds: Double, _ body: () -> Void) -> Double {
 }
 
 func optimize(_ module: LLVMModuleRef, target: TargetDescription) {
-  let triple = LLVMGetDefaultTargetTriple()!
-  defer { LLVMDisposeMessage(triple) }
-  var llvmTarget: LLVMTargetRef?
-  var message: UnsafeMutablePointer<CChar>?
-  guard LLVMGetTargetFromTriple(triple, &llvmTarget, &message) == 0 else { fatalError("no target") }
-  let machine = LLVMCreateTargetMachine(llvmTarget, triple, target.cpu, target.features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelJITDefault)!
+  guard let machine = try? target.makeTargetMachine(codeModel: LLVMCodeModelJITDefault) else { return }
   defer { LLVMDisposeTargetMachine(machine) }
   let passOptions = LLVMCreatePassBuilderOptions()!
   defer { LLVMDisposePassBuilderOptions(passOptions) }

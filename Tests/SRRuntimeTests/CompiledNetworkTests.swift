@@ -108,6 +108,15 @@ final class CompiledNetworkTests: XCTestCase {
     }
   }
 
+  func testImpossibleSizeIsAClearError() throws {
+    let network = SRVGGNetCompact(numFeat: 8, numConv: 1, upscale: 2, activation: .relu)
+    let graph = try network.graph(height: 40000, width: 40000)
+    XCTAssertThrowsError(try CompiledNetwork(graph: graph, parameters: randomParameters(for: graph, seed: 3))) { error in
+      XCTAssertTrue("\(error)".hasPrefix("the network needs "), "\(error)")
+      XCTAssertTrue("\(error)".contains("GiB of working memory for input [1, 3, 40000, 40000], more than this machine has"), "\(error)")
+    }
+  }
+
   func testWrongInputShapeIsAClearError() throws {
     let network = SRVGGNetCompact(numFeat: 8, numConv: 1, upscale: 2, activation: .relu)
     let graph = try network.graph(height: 4, width: 4)
