@@ -50,22 +50,7 @@ public final class ResampledRows: RowSource {
 
   private func resampleHorizontally(_ row: [Float]) -> [Float] {
     guard let columnTaps else { return row }
-    let inWidth = source.width
-    var output = [Float](repeating: 0, count: channels * width)
-    row.withUnsafeBufferPointer { source in
-      output.withUnsafeMutableBufferPointer { target in
-        for channel in 0..<channels {
-          let inRow = channel * inWidth
-          for (x, tap) in columnTaps.enumerated() {
-            var sum: Float = 0
-            for (k, weight) in tap.weights.enumerated() {
-              sum += weight * source[inRow + tap.first + k]
-            }
-            target[channel * width + x] = sum
-          }
-        }
-      }
-    }
-    return output
+    // Each channel's part of the row is one row of the whole-image horizontal pass.
+    return resampleRows(row, rowCount: channels, width: source.width, taps: columnTaps)
   }
 }

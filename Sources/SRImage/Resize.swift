@@ -37,7 +37,7 @@ extension Image {
 }
 
 /// Each output sample of a row is a weighted sum of neighbouring samples of the same row.
-private func resampleRows(_ input: [Float], rowCount: Int, width: Int, taps: [Taps]) -> [Float] {
+func resampleRows(_ input: [Float], rowCount: Int, width: Int, taps: [Taps]) -> [Float] {
   let outWidth = taps.count
   var output = [Float](repeating: 0, count: rowCount * outWidth)
   input.withUnsafeBufferPointer { source in

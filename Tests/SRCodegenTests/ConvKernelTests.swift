@@ -11,14 +11,7 @@ import XCTest
 /// weights of taps that read the same pixel first), so their error grows with m, not with the
 /// result, which may cancel to near zero.
 final class ConvKernelTests: XCTestCase {
-  nonisolated(unsafe) static var compilers: [TargetDescription: KernelCompiler] = [:]
-
-  func compiler(_ target: TargetDescription) throws -> KernelCompiler {
-    if let compiler = Self.compilers[target] { return compiler }
-    let compiler = try KernelCompiler(target: target)
-    Self.compilers[target] = compiler
-    return compiler
-  }
+  func compiler(_ target: TargetDescription) throws -> KernelCompiler { try KernelCompiler.shared(for: target) }
 
   struct Case {
     var trueIn: Int

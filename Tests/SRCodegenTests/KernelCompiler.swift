@@ -10,6 +10,16 @@ final class KernelCompiler: @unchecked Sendable {
 
   init(target: TargetDescription) throws { jit = try JIT(target: target) }
 
+  nonisolated(unsafe) private static var compilers: [TargetDescription: KernelCompiler] = [:]
+
+  /// One compiler per target for all tests (a JIT per test would only cost time).
+  static func shared(for target: TargetDescription) throws -> KernelCompiler {
+    if let compiler = compilers[target] { return compiler }
+    let compiler = try KernelCompiler(target: target)
+    compilers[target] = compiler
+    return compiler
+  }
+
   /// The address of a fresh kernel that `emit` adds to the module under the given name.
   func compile(_ emit: (String, LLVMContextRef, LLVMModuleRef, TargetDescription) -> Void) throws -> UnsafeRawPointer {
     counter += 1

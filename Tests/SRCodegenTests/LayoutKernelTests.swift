@@ -6,14 +6,7 @@ import XCTest
 /// Layout conversions and elementwise chains against plain Swift loops. These kernels move
 /// values without arithmetic (or apply one step at a time), so results must match exactly.
 final class LayoutKernelTests: XCTestCase {
-  nonisolated(unsafe) static var compilers: [TargetDescription: KernelCompiler] = [:]
-
-  func compiler(_ target: TargetDescription) throws -> KernelCompiler {
-    if let compiler = Self.compilers[target] { return compiler }
-    let compiler = try KernelCompiler(target: target)
-    Self.compilers[target] = compiler
-    return compiler
-  }
+  func compiler(_ target: TargetDescription) throws -> KernelCompiler { try KernelCompiler.shared(for: target) }
 
   func checkToBlocked(_ spec: LayoutKernelSpec, target: TargetDescription = .host, splits: [Int] = [], file: StaticString = #filePath, line: UInt = #line) throws {
     var random = SplitMix64(seed: 7)
