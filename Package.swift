@@ -35,11 +35,20 @@ let package = Package(
     .target(name: "SRWeights", dependencies: ["SRIR"]),
     .target(name: "SRImage", dependencies: ["CPNG"]),
 
+    // Ahead-of-time compilation: executables and static libraries from a network, its weights and
+    // the C runtime in runtime/ (embedded here; the PNG shim in CPNG compiles the same files).
+    .target(
+      name: "SRAOT", dependencies: ["SRIR", "SRPasses", "SRCodegen", "SRRuntime", "CLLVM"],
+      resources: [
+        .embedInCode("runtime/cpng.h"), .embedInCode("runtime/png_errors.h"), .embedInCode("runtime/png_errors.c"),
+        .embedInCode("runtime/png_read.c"), .embedInCode("runtime/png_write.c"), .embedInCode("runtime/srf_network.h"),
+      ]),
+
     // MARK: Command-line tool
     .executableTarget(
       name: "srfuse",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRImage",
+        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRImage", "SRAOT",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),
@@ -54,6 +63,7 @@ let package = Package(
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),
     .testTarget(name: "SRPassesTests", dependencies: ["SRIR", "SRPasses", "SRGraphs", "SRRuntime", "SRTestSupport"]),
+    .testTarget(name: "SRAOTTests", dependencies: ["SRAOT", "SRImage", "SRRuntime", "SRIR", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.
     .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage", "SRTestSupport"]),
   ]

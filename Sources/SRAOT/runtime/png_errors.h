@@ -1,4 +1,4 @@
-// Error plumbing shared by the reader and the writer (private to CPNG).
+// Error plumbing shared by the reader and the writer (private to the PNG shim).
 #ifndef CPNG_ERRORS_H
 #define CPNG_ERRORS_H
 

@@ -1,0 +1,22 @@
+import Foundation
+
+/// The C runtime that `srfuse compile` builds executables and libraries from, embedded into
+/// srfuse when it is built (Sources/SRAOT/runtime), so a compile needs only a C compiler.
+public enum RuntimeSources {
+  /// File name and contents, for every file of the runtime.
+  public static let files: [(name: String, contents: [UInt8])] = [
+    ("cpng.h", PackageResources.cpng_h),
+    ("png_errors.h", PackageResources.png_errors_h),
+    ("png_errors.c", PackageResources.png_errors_c),
+    ("png_read.c", PackageResources.png_read_c),
+    ("png_write.c", PackageResources.png_write_c),
+    ("srf_network.h", PackageResources.srf_network_h),
+  ]
+
+  /// Writes every file into `directory` (which must exist).
+  public static func write(to directory: String) throws {
+    for (name, contents) in files {
+      try Data(contents).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name))
+    }
+  }
+}
