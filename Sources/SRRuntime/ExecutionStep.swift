@@ -14,16 +14,3 @@ struct Step {
   let summary: String
   let run: (inout RunContext) -> Void
 }
-
-/// An epilogue operand: a blocked value at an arena offset, or a vector owned by the network.
-enum OperandPointer {
-  case arena(Int)
-  case fixed(UnsafePointer<Float>)
-
-  func pointer(_ arena: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>? {
-    switch self {
-    case .arena(let offset): UnsafePointer(arena + offset)
-    case .fixed(let pointer): pointer
-    }
-  }
-}

@@ -10,7 +10,7 @@ public final class KernelCache: @unchecked Sendable {
   public let target: TargetDescription
   private let jit: JIT
   private let lock = NSLock()
-  private var functions: [String: UnsafeRawPointer] = [:]
+  private var functions: [KernelRequest: UnsafeRawPointer] = [:]
   private var compiled = 0
   /// Total milliseconds spent generating and compiling kernels so far.
   public private(set) var compileMilliseconds = 0.0
@@ -33,43 +33,36 @@ public final class KernelCache: @unchecked Sendable {
   }
 
   public func conv(_ spec: ConvKernelSpec) throws -> ConvKernelFunction {
-    unsafeBitCast(try function(key: "conv \(spec)") { name, context, module in
-      ConvKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
-    }, to: ConvKernelFunction.self)
+    unsafeBitCast(try function(for: .conv(spec)), to: ConvKernelFunction.self)
   }
 
   public func toBlocked(_ spec: LayoutKernelSpec) throws -> LayoutKernelFunction {
-    unsafeBitCast(try function(key: "to_blocked \(spec)") { name, context, module in
-      LayoutKernelGenerator.emitToBlocked(spec, named: name, in: context, module: module, target: target)
-    }, to: LayoutKernelFunction.self)
+    unsafeBitCast(try function(for: .toBlocked(spec)), to: LayoutKernelFunction.self)
   }
 
   public func fromBlocked(_ spec: LayoutKernelSpec) throws -> LayoutKernelFunction {
-    unsafeBitCast(try function(key: "from_blocked \(spec)") { name, context, module in
-      LayoutKernelGenerator.emitFromBlocked(spec, named: name, in: context, module: module, target: target)
-    }, to: LayoutKernelFunction.self)
+    unsafeBitCast(try function(for: .fromBlocked(spec)), to: LayoutKernelFunction.self)
   }
 
   public func elementwise(_ spec: ElementwiseKernelSpec) throws -> ElementwiseKernelFunction {
-    unsafeBitCast(try function(key: "elementwise \(spec)") { name, context, module in
-      ElementwiseKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
-    }, to: ElementwiseKernelFunction.self)
+    unsafeBitCast(try function(for: .elementwise(spec)), to: ElementwiseKernelFunction.self)
   }
 
-  /// The cached function for `key`, or one emitted into a fresh module, compiled and looked up.
-  private func function(key: String, emit: (String, LLVMContextRef, LLVMModuleRef) -> Void) throws -> UnsafeRawPointer {
+  /// The compiled kernel for `request`: cached, or emitted into a fresh module, compiled and
+  /// looked up.
+  public func function(for request: KernelRequest) throws -> UnsafeRawPointer {
     lock.lock()
     defer { lock.unlock() }
-    if let function = functions[key] { return function }
+    if let function = functions[request] { return function }
     let started = DispatchTime.now().uptimeNanoseconds
     compiled += 1
     let name = "srfuse_kernel_\(compiled)"
     let module = LLVMModuleCreateWithNameInContext(name, jit.context)!
-    emit(name, jit.context, module)
+    request.emit(named: name, in: jit.context, module: module, target: target)
     try jit.add(module)
     let function = try jit.address(of: name)
     compileMilliseconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-    functions[key] = function
+    functions[request] = function
     return function
   }
 }
