@@ -38,10 +38,12 @@ let package = Package(
     // Ahead-of-time compilation: executables and static libraries from a network, its weights and
     // the C runtime in runtime/ (embedded here; the PNG shim in CPNG compiles the same files).
     .target(
-      name: "SRAOT", dependencies: ["SRIR", "SRPasses", "SRCodegen", "SRRuntime", "CLLVM"],
+      name: "SRAOT", dependencies: ["SRIR", "SRPasses", "SRCodegen", "SRRuntime", "CLLVM"], sources: ["Builder"],
       resources: [
         .embedInCode("runtime/cpng.h"), .embedInCode("runtime/png_errors.h"), .embedInCode("runtime/png_errors.c"),
         .embedInCode("runtime/png_read.c"), .embedInCode("runtime/png_write.c"), .embedInCode("runtime/srf_network.h"),
+        .embedInCode("runtime/srf_plan.h"), .embedInCode("runtime/network.c"), .embedInCode("runtime/thread_pool.h"),
+        .embedInCode("runtime/thread_pool.c"), .embedInCode("runtime/srf_library.h"), .embedInCode("runtime/library.c"),
       ]),
 
     // MARK: Command-line tool
@@ -63,7 +65,7 @@ let package = Package(
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),
     .testTarget(name: "SRPassesTests", dependencies: ["SRIR", "SRPasses", "SRGraphs", "SRRuntime", "SRTestSupport"]),
-    .testTarget(name: "SRAOTTests", dependencies: ["SRAOT", "SRImage", "SRRuntime", "SRIR", "SRTestSupport"]),
+    .testTarget(name: "SRAOTTests", dependencies: ["SRAOT", "SRImage", "SRRuntime", "SRIR", "SRPasses", "SRGraphs", "SRWeights", "SRDSL", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.
     .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage", "SRTestSupport"]),
   ]

@@ -11,7 +11,25 @@ public enum RuntimeSources {
     ("png_read.c", PackageResources.png_read_c),
     ("png_write.c", PackageResources.png_write_c),
     ("srf_network.h", PackageResources.srf_network_h),
+    ("srf_plan.h", PackageResources.srf_plan_h),
+    ("network.c", PackageResources.network_c),
+    ("thread_pool.h", PackageResources.thread_pool_h),
+    ("thread_pool.c", PackageResources.thread_pool_c),
+    ("srf_library.h", PackageResources.srf_library_h),
+    ("library.c", PackageResources.library_c),
   ]
+
+  /// The C files of an executable: all of them.
+  static var executableSources: [String] {
+    files.map(\.name).filter { $0.hasSuffix(".c") && $0 != "library.c" }
+  }
+
+  /// The C files of a library: those that need neither libpng nor a `main`.
+  static var librarySources: [String] {
+    files.filter { file in
+      file.name.hasSuffix(".c") && file.name != "upscale_main.c" && !String(decoding: file.contents, as: UTF8.self).contains("cpng")
+    }.map(\.name)
+  }
 
   /// Writes every file into `directory` (which must exist).
   public static func write(to directory: String) throws {
