@@ -44,6 +44,20 @@ let package = Package(
         .embedInCode("runtime/png_read.c"), .embedInCode("runtime/png_write.c"), .embedInCode("runtime/srf_network.h"),
         .embedInCode("runtime/srf_plan.h"), .embedInCode("runtime/network.c"), .embedInCode("runtime/thread_pool.h"),
         .embedInCode("runtime/thread_pool.c"), .embedInCode("runtime/srf_library.h"), .embedInCode("runtime/library.c"),
+        // The image pipeline and the upscaler executable's main.
+        .embedInCode("runtime/failure.h"), .embedInCode("runtime/failure.c"), .embedInCode("runtime/swift_float.h"),
+        .embedInCode("runtime/row_source.h"), .embedInCode("runtime/row_queue.h"), .embedInCode("runtime/row_queue.c"),
+        .embedInCode("runtime/tile_grid.h"), .embedInCode("runtime/tile_grid.c"),
+        .embedInCode("runtime/strip_upscaler.h"), .embedInCode("runtime/strip_upscaler.c"),
+        .embedInCode("runtime/tiled_planes.h"), .embedInCode("runtime/tiled_planes.c"),
+        .embedInCode("runtime/resample_taps.h"), .embedInCode("runtime/resample_taps.c"),
+        .embedInCode("runtime/resampled_rows.h"), .embedInCode("runtime/resampled_rows.c"),
+        .embedInCode("runtime/channel_planes.h"), .embedInCode("runtime/channel_planes.c"),
+        .embedInCode("runtime/png_rows.h"), .embedInCode("runtime/png_rows.c"), .embedInCode("runtime/image_upscale.h"),
+        .embedInCode("runtime/image_upscale.c"), .embedInCode("runtime/upscale_progress.h"),
+        .embedInCode("runtime/upscale_progress.c"), .embedInCode("runtime/upscale_jobs.h"),
+        .embedInCode("runtime/upscale_jobs.c"), .embedInCode("runtime/upscale_arguments.h"),
+        .embedInCode("runtime/upscale_arguments.c"), .embedInCode("runtime/upscale_main.c"),
       ]),
 
     // MARK: Command-line tool

@@ -138,7 +138,7 @@ public enum StandaloneBuilder {
   private static func compile(_ sources: [String], in directory: String) throws {
     // No FMA contraction and no -march: the image arithmetic must match srfuse's bit for bit,
     // and only the kernels (already compiled) use the target's instructions.
-    try run("cc", ["-std=c11", "-O2", "-ffp-contract=off", "-fPIC", "-c"] + sources, in: directory)
+    try run("cc", ["-std=gnu11", "-O2", "-ffp-contract=off", "-fPIC", "-c"] + sources, in: directory)
   }
 
   /// Moves a finished file into place atomically (a rename within the target's directory).

@@ -51,10 +51,9 @@ int srf_library_run(srf_library *library, const float *input, int height, int wi
     }
     return SRF_LIBRARY_INVALID_ARGUMENT;
   }
-  if (srf_upscale_planes(library->network, input, height, width, srf_model.default_tile, srf_model.tile_pad, output,
-                         library->message, sizeof library->message) != 0) {
-    return SRF_LIBRARY_OUT_OF_MEMORY;
-  }
+  int status = srf_upscale_planes(library->network, input, height, width, srf_model.default_tile, srf_model.tile_pad, output,
+                                  library->message, sizeof library->message);
+  if (status != 0) return status == 1 ? SRF_LIBRARY_INVALID_ARGUMENT : SRF_LIBRARY_OUT_OF_MEMORY;
   library->message[0] = 0;
   return SRF_LIBRARY_OK;
 }

@@ -28,6 +28,14 @@ static float *aligned_zeros(size_t floats) {
 }
 
 srf_network *srf_network_create(int threads, char *message, size_t message_size) {
+  // Before any kernel runs: an instruction the CPU lacks would kill the process with SIGILL.
+  char missing[256];
+  srf_missing_cpu_features(missing, sizeof missing);
+  if (missing[0]) {
+    snprintf(message, message_size, "this CPU lacks %s, which this program was compiled for (%s); compile it again with srfuse compile --target-cpu native or x86-64-v3",
+             missing, srf_model.cpu);
+    return NULL;
+  }
   const srf_variant *widest = &srf_variants[srf_variant_count - 1];
   size_t arena = 0;
   for (int i = 0; i < srf_variant_count; i++) {
