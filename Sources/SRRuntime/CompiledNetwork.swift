@@ -32,14 +32,14 @@ public final class CompiledNetwork: @unchecked Sendable {
   public init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
               target: TargetDescription = .host) throws {
     pool = ThreadPool.shared(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-    let (graph, plan) = try LoweredNetwork.plan(optimized, disabled: disabled)
+    let lowered = try LoweredNetwork(graph: optimized, parameters: parameters, disabled: disabled, threads: pool.threads)
+    self.lowered = lowered
     // An impossible size is an error, not an allocation failure in the middle of a run.
-    guard UInt64(plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {
-      let input = graph.inputs.first.map { describe(shape: graph[$0.id].shape) } ?? ""
-      throw CompileError(description: String(format: "the network needs %.1f GiB of working memory for input %@, more than this machine has (use smaller tiles)", Double(plan.arenaBytes) / 1073741824, input))
+    guard UInt64(lowered.plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {
+      let input = lowered.graph.inputs.first.map { describe(shape: lowered.graph[$0.id].shape) } ?? ""
+      throw CompileError(description: String(format: "the network needs %.1f GiB of working memory for input %@, more than this machine has (use smaller tiles)", Double(lowered.plan.arenaBytes) / 1073741824, input))
     }
-    lowered = try LoweredNetwork(graph: optimized, parameters: parameters, disabled: disabled, threads: pool.threads)
-    arena = AlignedBuffer(count: max(plan.arenaFloats, 16))
+    arena = AlignedBuffer(count: max(lowered.plan.arenaFloats, 16))
 
     let cache = try KernelCache.shared(for: target)
     let compiledBefore = cache.compileMilliseconds
@@ -51,11 +51,6 @@ public final class CompiledNetwork: @unchecked Sendable {
   }
 
   deinit { printProfile() }
-
-  /// The legalized graph and where its values will live, without compiling anything.
-  public static func plan(_ optimized: Graph, disabled: Set<String> = []) throws -> (Graph, BufferPlan) {
-    try LoweredNetwork.plan(optimized, disabled: disabled)
-  }
 
   /// Runs the network; `progress` gets (steps done, steps in all).
   public func run(_ inputs: [String: Tensor], progress: (Int, Int) -> Void = { _, _ in }) throws -> [String: Tensor] {

@@ -71,7 +71,7 @@ struct Inspect: ParsableCommand {
 
   /// What the JIT backend would allocate for the optimized graph.
   private func printPlan(_ optimized: Graph) throws {
-    let (_, plan) = try CompiledNetwork.plan(optimized, disabled: Set(disablePass))
+    let (_, plan) = try LoweredNetwork.plan(optimized, disabled: Set(disablePass))
     let separate = plan.buffers.reduce(0) { $0 + $1.floats } * MemoryLayout<Float>.size
     print(String(format: "// jit buffer plan: one arena of %.2f MiB peak for %d buffers (%.2f MiB without sharing), %d concatenations copied",
                  Double(plan.arenaBytes) / 1048576, plan.buffers.count, Double(separate) / 1048576, plan.copiedConcats.count))

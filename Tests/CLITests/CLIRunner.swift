@@ -1,4 +1,5 @@
 import Foundation
+import SRImage
 import XCTest
 
 /// Runs the `srfuse` binary built beside the test bundle, as a user would.
@@ -23,8 +24,13 @@ enum Paths {
 }
 
 func srfuse(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+  try runProgram(Paths.binary.path, arguments, environment: environment)
+}
+
+/// Runs any program (srfuse, a compiled upscaler, cc) and collects its output.
+func runProgram(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
   let process = Process()
-  process.executableURL = Paths.binary
+  process.executableURL = URL(fileURLWithPath: program)
   process.arguments = arguments
   process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   let out = Pipe(), err = Pipe()
@@ -36,6 +42,12 @@ func srfuse(_ arguments: [String], environment: [String: String] = [:]) throws -
   let errData = err.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
   return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// A PNG of the given kind with a fixed pattern, for commands to read.
+func writeTestImage(_ path: URL, width: Int, height: Int, channels: Int, bitDepth: Int = 8) throws {
+  let planes = (0..<width * height * channels).map { Float(($0 * 37) % 101) / 100 }
+  try PNG.write(Image(width: width, height: height, channels: channels, bitDepth: bitDepth, planes: planes), to: path.path)
 }
 
 /// A fresh temporary directory, removed when the test ends.

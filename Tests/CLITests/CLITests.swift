@@ -7,11 +7,6 @@ final class CLITests: XCTestCase {
   let srvgg = Paths.fixtures.appendingPathComponent("reference/srvgg-x4-prelu.pth").path
   let rrdbX2 = Paths.fixtures.appendingPathComponent("reference/rrdbnet-x2.safetensors").path
 
-  func writeImage(_ path: URL, width: Int, height: Int, channels: Int, bitDepth: Int = 8) throws {
-    let planes = (0..<width * height * channels).map { Float(($0 * 37) % 101) / 100 }
-    try PNG.write(Image(width: width, height: height, channels: channels, bitDepth: bitDepth, planes: planes), to: path.path)
-  }
-
   func testModelsListsTheZoo() throws {
     let result = try srfuse(["models"])
     XCTAssertEqual(result.status, 0, result.stderr)
@@ -67,7 +62,7 @@ final class CLITests: XCTestCase {
     let folder = try temporaryDirectory(self)
     for (channels, bitDepth) in [(1, 8), (2, 16), (3, 16), (4, 8)] {
       let input = folder.appendingPathComponent("in-\(channels)-\(bitDepth).png")
-      try writeImage(input, width: 7, height: 5, channels: channels, bitDepth: bitDepth)
+      try writeTestImage(input, width: 7, height: 5, channels: channels, bitDepth: bitDepth)
       for alpha in ["network", "bicubic"] {
         let output = folder.appendingPathComponent("out-\(channels)-\(bitDepth)-\(alpha).png")
         let result = try srfuse(["upscale", input.path, "-o", output.path, "--weights", srvgg, "--alpha", alpha])
@@ -81,7 +76,7 @@ final class CLITests: XCTestCase {
   func testOutscaleAndOddSizesThroughAnUnshufflingNetwork() throws {
     let folder = try temporaryDirectory(self)
     let input = folder.appendingPathComponent("odd.png")
-    try writeImage(input, width: 9, height: 7, channels: 3)
+    try writeTestImage(input, width: 9, height: 7, channels: 3)
     let native = folder.appendingPathComponent("native.png")
     XCTAssertEqual(try srfuse(["upscale", input.path, "-o", native.path, "--weights", rrdbX2]).status, 0)
     XCTAssertEqual(try [PNG.read(native.path)].map { [$0.width, $0.height] }, [[18, 14]])
@@ -95,8 +90,8 @@ final class CLITests: XCTestCase {
     let folder = try temporaryDirectory(self)
     let inputs = folder.appendingPathComponent("in")
     try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
-    try writeImage(inputs.appendingPathComponent("a.png"), width: 4, height: 3, channels: 3)
-    try writeImage(inputs.appendingPathComponent("b.png"), width: 3, height: 4, channels: 1)
+    try writeTestImage(inputs.appendingPathComponent("a.png"), width: 4, height: 3, channels: 3)
+    try writeTestImage(inputs.appendingPathComponent("b.png"), width: 3, height: 4, channels: 1)
     let outputs = folder.appendingPathComponent("out")
     let result = try srfuse(["upscale", inputs.path, "-o", outputs.path, "--weights", srvgg, "--tile", "2", "--tile-pad", "2"])
     XCTAssertEqual(result.status, 0, result.stderr)
@@ -106,7 +101,7 @@ final class CLITests: XCTestCase {
   func testTiledOutputEqualsUntiledOutput() throws {
     let folder = try temporaryDirectory(self)
     let input = folder.appendingPathComponent("in.png")
-    try writeImage(input, width: 41, height: 37, channels: 3)
+    try writeTestImage(input, width: 41, height: 37, channels: 3)
     let whole = folder.appendingPathComponent("whole.png"), tiled = folder.appendingPathComponent("tiled.png")
     XCTAssertEqual(try srfuse(["upscale", input.path, "-o", whole.path, "--weights", srvgg, "--tile", "0"]).status, 0)
     // 6 convolutions: a receptive radius of 6 pixels, covered by half of 12 pixels of context.

@@ -9,6 +9,8 @@ struct PlanSource {
   var model: StandaloneModel
   var settings: Settings
   var variants: [(height: Int, width: Int, lowered: LoweredNetwork)]
+  /// Every kernel once, in the order they are declared.
+  var kernels: [KernelRequest]
   var kernelNames: [KernelRequest: String]
   /// Float offset in the constants blob of each lowered constant, by identity.
   var constantOffsets: [ObjectIdentifier: Int]
@@ -31,7 +33,8 @@ struct PlanSource {
       "#include <string.h>",
       "",
     ]
-    for (request, name) in kernelNames.sorted(by: { $0.value < $1.value }) {
+    for request in kernels {
+      let name = kernelNames[request]!
       switch request {
       case .conv: lines.append("void \(name)(const float *, float *, const float *, const float *const *, int64_t, int64_t);")
       case .elementwise: lines.append("void \(name)(float *, const float *, const float *const *, int64_t, int64_t);")

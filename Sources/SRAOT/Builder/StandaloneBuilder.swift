@@ -83,16 +83,20 @@ public enum StandaloneBuilder {
       variants.append((window, width, try LoweredNetwork(graph: graph, parameters: model.parameters, packing: packing)))
     }
     var kernelNames: [KernelRequest: String] = [:]
+    var kernels: [KernelRequest] = []
     for variant in variants {
-      for request in variant.lowered.kernels where kernelNames[request] == nil { kernelNames[request] = "srf_kernel_\(kernelNames.count)" }
+      for request in variant.lowered.kernels where kernelNames[request] == nil {
+        kernelNames[request] = "srf_kernel_\(kernels.count)"
+        kernels.append(request)
+      }
     }
 
     let context = LLVMContextCreate()!
     defer { LLVMContextDispose(context) }
     let module = LLVMModuleCreateWithNameInContext("srfuse_kernels", context)!
     defer { LLVMDisposeModule(module) }
-    for (request, name) in kernelNames.sorted(by: { $0.value < $1.value }) {
-      request.emit(named: name, in: context, module: module, target: options.target.description)
+    for request in kernels {
+      request.emit(named: kernelNames[request]!, in: context, module: module, target: options.target.description)
     }
     var report = Report(files: [], widths: widths, window: window, kernels: kernelNames.count, constantBytes: 0)
     if let textPath {
@@ -105,7 +109,7 @@ public enum StandaloneBuilder {
     try constants.write(to: URL(fileURLWithPath: "\(directory)/constants.bin"))
     let plan = PlanSource(
       model: model, settings: .init(maxWindow: window, tile: options.tile, pad: options.pad, threads: options.threads),
-      variants: variants, kernelNames: kernelNames, constantOffsets: offsets, constantsPath: "\(directory)/constants.bin",
+      variants: variants, kernels: kernels, kernelNames: kernelNames, constantOffsets: offsets, constantsPath: "\(directory)/constants.bin",
       target: options.target)
     try plan.text().write(toFile: "\(directory)/plan.c", atomically: false, encoding: .utf8)
     try RuntimeSources.write(to: directory)
