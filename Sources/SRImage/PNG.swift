@@ -1,4 +1,4 @@
-import CPNG
+import CRuntime
 
 /// PNG files through libpng. The CPNG shim owns libpng's longjmp error path, so every failure
 /// arrives here as a status and a reason, and is thrown as a `PNGError` naming the file.

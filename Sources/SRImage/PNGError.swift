@@ -1,4 +1,4 @@
-import CPNG
+import CRuntime
 
 /// Why a PNG could not be read or written. `description` is one line that names the file, since
 /// the CLI prints it as is: `cannot read 'x.png': file is truncated`.

@@ -40,35 +40,24 @@ struct Upscale: ParsableCommand {
   }
 
   func run() throws {
-    let jobs = try planJobs(inputs: inputs, output: output)
+    let jobs = try ImagePipeline.planJobs(inputs: inputs, output: output)
     let model = try modelOptions.resolve()
-    let upscaler = ImageUpscaler(tiler: makeTiler(model), postResize: model.postResize)
-
-    var failures = 0
-    for job in jobs {
-      do {
-        // Streamed: rows are read, upscaled strip by strip and written as they are finished.
-        let image = try PNGReader(path: job.input)
-        let progress = ProgressLine(label: "\(job.input) (\(image.width)x\(image.height), \(model.name))")
-        let started = Date()
-        let result = upscaler.upscaledRows(image, outscale: outscale, alpha: alpha) { progress.update($0) }
-        try PNG.write(result, bitDepth: image.bitDepth, to: job.output)
-        progress.finish("wrote \(job.output) (\(result.width)x\(result.height)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-      } catch {
-        failures += 1
-        printError("\(error)")
-      }
-    }
-    if failures > 0 { throw ExitCode(1) }
+    let network = makeNetwork(model)
+    let settings = ImagePipeline.Settings(tile: tile, pad: tilePad, outscale: outscale, alpha: alpha)
+    // The C runtime's pipeline streams each image: rows are read, upscaled strip by strip and
+    // written as they are finished.
+    let failures = jobs.filter { !ImagePipeline.run($0, network: network, modelName: model.name, settings: settings) }
+    if !failures.isEmpty { throw ExitCode(1) }
   }
 
   /// Runs each tile on the chosen backend; the network is prepared once per tile size.
-  func makeTiler(_ model: ResolvedModel) -> TiledUpscaler {
+  func makeNetwork(_ model: ResolvedModel) -> PipelineNetwork {
     var prepared: [[Int]: PreparedNetwork] = [:]
-    return TiledUpscaler(scale: model.network.scale, inputMultiple: model.network.inputMultiple, tile: tile, pad: tilePad) { input, progress in
+    let network = model.network
+    return PipelineNetwork(scale: network.scale, inputMultiple: network.inputMultiple, postResize: model.postResize) { input, progress in
       let key = [input.shape[2], input.shape[3]]
       if prepared[key] == nil {
-        let graph = try model.network.graph(height: key[0], width: key[1])
+        let graph = try network.graph(height: key[0], width: key[1])
         prepared[key] = try backendOptions.prepare(graph, parameters: model.parameters, threads: threads)
       }
       return try prepared[key]!.run(input, progress)
@@ -78,58 +67,3 @@ struct Upscale: ParsableCommand {
 
 extension AlphaMode: ExpressibleByArgument {}
 
-/// One input file and where its result goes.
-struct Job {
-  var input: String
-  var output: String
-}
-
-/// Expands directories into their PNG files (sorted) and decides each output path: OUTPUT is a
-/// file for a single input file, otherwise a directory (created if missing) of same-named files.
-func planJobs(inputs: [String], output: String) throws -> [Job] {
-  let files = FileManager.default
-  var sources: [String] = []
-  var sawDirectory = false
-  for input in inputs {
-    var isDirectory: ObjCBool = false
-    guard files.fileExists(atPath: input, isDirectory: &isDirectory) else { throw CLIError("input '\(input)' does not exist") }
-    if isDirectory.boolValue {
-      sawDirectory = true
-      let names = try files.contentsOfDirectory(atPath: input).filter { $0.lowercased().hasSuffix(".png") }.sorted()
-      if names.isEmpty { throw CLIError("input directory '\(input)' holds no .png files") }
-      sources += names.map { URL(fileURLWithPath: input).appendingPathComponent($0).path }
-    } else {
-      sources.append(input)
-    }
-  }
-  var outputIsDirectory: ObjCBool = false
-  let outputExists = files.fileExists(atPath: output, isDirectory: &outputIsDirectory)
-  if sources.count == 1, !sawDirectory, !outputIsDirectory.boolValue, !output.hasSuffix("/") {
-    try checkDistinct(sources[0], output)
-    return [Job(input: sources[0], output: output)]
-  }
-  if outputExists, !outputIsDirectory.boolValue {
-    throw CLIError("output '\(output)' is a file, but \(sources.count) inputs need a directory")
-  }
-  try files.createDirectory(atPath: output, withIntermediateDirectories: true)
-  var seen: [String: String] = [:]
-  return try sources.map { source in
-    let name = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent + ".png"
-    let target = URL(fileURLWithPath: output).appendingPathComponent(name).path
-    if let other = seen[target] { throw CLIError("inputs '\(other)' and '\(source)' would both be written to '\(target)'") }
-    seen[target] = source
-    try checkDistinct(source, target)
-    return Job(input: source, output: target)
-  }
-}
-
-private func checkDistinct(_ input: String, _ output: String) throws {
-  if URL(fileURLWithPath: input).standardizedFileURL.path == URL(fileURLWithPath: output).standardizedFileURL.path {
-    throw CLIError("output '\(output)' would overwrite its input")
-  }
-}
-
-/// The same form as the errors ArgumentParser prints when a command fails.
-func printError(_ message: String) {
-  FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
-}

@@ -7,21 +7,22 @@ import XCTest
 /// program over srf_upscale_planes (the static library's core, linked without libpng). The
 /// runtime is compiled once per test run; each model only compiles its network and links.
 enum CompiledRuntime {
-  /// The image pipeline and the executable's main.
-  static let pipelineSources = [
-    "failure.c", "row_queue.c", "tile_grid.c", "strip_upscaler.c", "tiled_planes.c", "resample_taps.c",
-    "resampled_rows.c", "channel_planes.c", "png_rows.c", "image_upscale.c", "upscale_progress.c",
-    "upscale_jobs.c", "upscale_arguments.c", "upscale_main.c",
-  ]
-  /// The PNG shim.
-  static let pngSources = ["png_errors.c", "png_read.c", "png_write.c"]
+  private static var sources: [String] { RuntimeSources.files.map(\.path).filter { $0.hasSuffix(".c") } }
+  /// The PNG shim, compiled as the standalone builder compiles everything (GNU C11, for its
+  /// POSIX calls).
+  static var pngSources: [String] { sources.filter { $0.hasPrefix("files/png_") && !$0.hasSuffix("_rows.c") } }
+  /// The rest of the image pipeline and the executable's main (the fake network stands in for
+  /// the plan runner and its thread pool).
+  static var pipelineSources: [String] {
+    sources.filter { ($0.hasPrefix("core/") || $0.hasPrefix("files/") || $0.hasPrefix("standalone/upscale_")) && !pngSources.contains($0) }
+  }
   /// What srf_upscale_planes needs: no libpng, no main.
-  static let planesSources = ["failure.c", "row_queue.c", "tile_grid.c", "strip_upscaler.c", "tiled_planes.c"]
+  static var planesSources: [String] { sources.filter { $0.hasPrefix("core/") } }
 
-  /// The pipeline's files must compile cleanly as strict C11; the shim is compiled as the
-  /// standalone builder compiles everything (GNU C11, for its POSIX calls).
-  static let flags = ["-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
-  static let shimFlags = ["-std=gnu11", "-O2", "-ffp-contract=off"]
+  /// The pipeline's files must compile cleanly as strict C11.
+  static let includes = ["-I", "include", "-I", "standalone"]
+  static let flags = ["-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"] + includes
+  static let shimFlags = ["-std=gnu11", "-O2", "-ffp-contract=off"] + includes
 
   static let directory: URL = {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("srf-aot-pipeline-\(UUID().uuidString)")
@@ -43,7 +44,7 @@ enum CompiledRuntime {
     try link("planes", model, objects: planesSources.map(object) + ["planes_main.c"], libraries: ["-lm"])
   }
 
-  private static func object(_ source: String) -> String { source.dropLast(2) + ".o" }
+  private static func object(_ source: String) -> String { URL(fileURLWithPath: source).lastPathComponent.dropLast(2) + ".o" }
 
   private static func link(_ name: String, _ model: FakeModel, objects: [String], libraries: [String]) throws -> URL {
     lock.lock()
@@ -87,7 +88,7 @@ enum CompiledRuntime {
     #include <stdio.h>
     #include <stdlib.h>
 
-    #include "srf_network.h"
+    #include "srf_compiled.h"
     #include "tiled_planes.h"
 
     int main(int argc, char **argv) {
@@ -99,13 +100,14 @@ enum CompiledRuntime {
       if (input == NULL || output == NULL || file == NULL || fread(input, sizeof(float), in_count, file) != in_count) return 2;
       fclose(file);
       char message[512];
-      srf_network *network = srf_network_create(1, message, sizeof message);
-      if (network == NULL) return 2;
-      if (srf_upscale_planes(network, input, height, width, tile, pad, output, message, sizeof message) != 0) {
+      srf_compiled_network *compiled = srf_compiled_network_create(1, message, sizeof message);
+      if (compiled == NULL) return 2;
+      srf_network network = srf_compiled_network_interface(compiled);
+      if (srf_upscale_planes(&network, input, height, width, tile, pad, output, message, sizeof message) != 0) {
         fprintf(stderr, "%s\\n", message);
         return 1;
       }
-      srf_network_destroy(network);
+      srf_compiled_network_destroy(compiled);
       file = fopen(argv[6], "wb");
       if (file == NULL || fwrite(output, sizeof(float), out_count, file) != out_count || fclose(file) != 0) return 2;
       free(input);

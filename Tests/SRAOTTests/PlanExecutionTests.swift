@@ -6,12 +6,12 @@ import SRRuntime
 import SRTestSupport
 import XCTest
 
-/// The generated plan run by the C runtime (network.c) gives the JIT's bits, for tiles of the
+/// The generated plan run by the C runtime (standalone/plan_network.c) gives the JIT's bits, for tiles of the
 /// compiled size and for smaller ones (which run on a wider canvas with their halo zeroed).
 final class PlanExecutionTests: XCTestCase {
   /// A C program that runs one tile: `run HEIGHT WIDTH INPUT OUTPUT` (raw floats).
   static let harness = """
-    #include "srf_network.h"
+    #include "srf_compiled.h"
     #include <stdio.h>
     #include <stdlib.h>
     int main(int argc, char **argv) {
@@ -23,13 +23,14 @@ final class PlanExecutionTests: XCTestCase {
       if (!file || fread(input, sizeof(float), in, file) != in) return 3;
       fclose(file);
       char message[256];
-      srf_network *network = srf_network_create(2, message, sizeof message);
-      if (!network) { fprintf(stderr, "%s\\n", message); return 4; }
-      srf_network_run(network, input, height, width, output);
+      srf_compiled_network *compiled = srf_compiled_network_create(2, message, sizeof message);
+      if (!compiled) { fprintf(stderr, "%s\\n", message); return 4; }
+      srf_network network = srf_compiled_network_interface(compiled);
+      if (network.run(network.context, input, height, width, output, NULL, NULL, message, sizeof message) != 0) return 5;
       file = fopen(argv[4], "wb");
       fwrite(output, sizeof(float), out, file);
       fclose(file);
-      srf_network_destroy(network);
+      srf_compiled_network_destroy(compiled);
       return 0;
     }
 
@@ -48,7 +49,7 @@ final class PlanExecutionTests: XCTestCase {
     let report = try StandaloneBuilder.generate(model, options, in: directory)
     XCTAssertGreaterThan(report.widths.count, 1, "narrow tiles should get narrower canvases")
     try Self.harness.write(toFile: "\(directory)/harness.c", atomically: false, encoding: .utf8)
-    let build = try StandaloneFixtures.run("cc", ["-O2", "-o", "harness", "harness.c", "plan.c", "network.c", "thread_pool.c", "kernels.o", "-lm", "-lpthread"], in: directory)
+    let build = try StandaloneFixtures.run("cc", ["-O2", "-I", "include", "-I", "standalone", "-o", "harness", "harness.c", "plan.c", "standalone/plan_network.c", "standalone/thread_pool.c", "kernels.o", "-lm", "-lpthread"], in: directory)
     XCTAssertEqual(build.status, 0, build.output)
 
     var random = SplitMix64(seed: 11)

@@ -3,7 +3,7 @@ import SRImage
 import SRTestSupport
 import XCTest
 
-/// The compiled upscaler's command line and failures, against `srfuse upscale`'s: the same
+/// The compiled upscaler's command line and failures, as `srfuse upscale` has them: the same
 /// `Error:` lines, exit code 64 for a bad command line and 1 for a failed image, and never a
 /// partial output file.
 final class UpscaleCommandTests: XCTestCase {
@@ -112,7 +112,7 @@ final class UpscaleCommandTests: XCTestCase {
     XCTAssertEqual(same.stderr, "Error: output 'in//x.png' would overwrite its input\n")
   }
 
-  /// A damaged file is one `Error:` line with the reason srfuse gives; the other files are
+  /// A damaged file is one `Error:` line with the reason the PNG reader gives; the other files are
   /// still upscaled, and the exit code is 1.
   func testCorruptInputFailsAloneAndLeavesNoOutput() throws {
     let folder = try temporaryDirectory(self)
@@ -123,7 +123,7 @@ final class UpscaleCommandTests: XCTestCase {
     let good = try image(in: inputs, "b-good.png")
     let result = try runProgram(try upscaler(), [inputs.path, "-o", outputs.path])
     XCTAssertEqual(result.status, 1)
-    XCTAssertTrue(result.stderr.hasPrefix("Error: \(swiftReadError(broken.path))\n"), result.stderr)
+    XCTAssertTrue(result.stderr.hasPrefix("Error: \(readError(broken.path))\n"), result.stderr)
     XCTAssertTrue(result.stderr.contains("wrote \(outputs.path)/b-good.png"), result.stderr)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outputs.path), ["b-good.png"])
     XCTAssertNotNil(good)
@@ -139,7 +139,7 @@ final class UpscaleCommandTests: XCTestCase {
     let bytes = try Data(contentsOf: input)
     try bytes.prefix(bytes.count * 2 / 3).write(to: input)
     let output = folder.appendingPathComponent("out.png")
-    let expected = swiftReadError(input.path)
+    let expected = readError(input.path)
     XCTAssertEqual(expected, "cannot read '\(input.path)': file is truncated")
     try expectFailure([input.path, "-o", output.path], expected)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["cut.png"])
@@ -179,14 +179,52 @@ final class UpscaleCommandTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: output))
   }
 
-  /// The message `srfuse upscale` prints for a file it cannot read (to its last row).
-  func swiftReadError(_ path: String) -> String {
+  /// The reason the whole-image reader (PNG.read, another path over the same libpng shim)
+  /// gives for a file it cannot read.
+  func readError(_ path: String) -> String {
     do {
-      let reader = try PNGReader(path: path)
-      for _ in 0..<reader.height { _ = try reader.nextRow() }
+      _ = try PNG.read(path)
       return "no error"
     } catch {
       return "\(error)"
     }
+  }
+
+  /// A directory of PNG files (and something else) into a directory of results.
+  func testDirectoryInput() throws {
+    let folder = try temporaryDirectory(self)
+    let inputs = folder.appendingPathComponent("in"), outputs = folder.appendingPathComponent("out")
+    try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+    _ = try image(in: inputs, "b.png", width: 20, height: 13)
+    _ = try image(in: inputs, "a.PNG", width: 9, height: 17)
+    try Data("not an image".utf8).write(to: inputs.appendingPathComponent("notes.txt"))
+
+    let result = try runProgram(try upscaler(), [inputs.path, "-o", outputs.path])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outputs.path).sorted(), ["a.png", "b.png"])
+    // Sorted by name; the label names each input as srfuse does.
+    let a = result.stderr.range(of: "\(inputs.path)/a.PNG (9x17, fake-model)"),
+      b = result.stderr.range(of: "\(inputs.path)/b.png (20x13, fake-model)")
+    XCTAssertNotNil(a, result.stderr)
+    XCTAssertNotNil(b, result.stderr)
+    if let a, let b { XCTAssertLessThan(a.lowerBound, b.lowerBound) }
+    XCTAssertTrue(result.stderr.contains("wrote \(outputs.path)/b.png (40x26) in "), result.stderr)
+    XCTAssertEqual(try [PNG.read(outputs.appendingPathComponent("a.png").path)].map { [$0.width, $0.height] }, [[18, 34]])
+  }
+
+  /// The progress line and the summary, on standard error (a file here, so not rewritten in place).
+  func testProgressAndSummary() throws {
+    let folder = try temporaryDirectory(self)
+    let input = try image(in: folder, width: 37, height: 23)
+    let output = folder.appendingPathComponent("out.png").path
+    let result = try runProgram(try upscaler(), [input, "-o", output])
+    XCTAssertEqual(result.status, 0)
+    let lines = result.stderr.split(separator: "\n").map(String.init)
+    let label = "\(input) (37x23, fake-model)"
+    XCTAssertEqual(lines.first, "\(label): 0%")
+    XCTAssertTrue(lines.contains("\(label): 100%"), result.stderr)
+    XCTAssertTrue(lines.last?.hasPrefix("wrote \(output) (74x46) in ") == true, result.stderr)
+    XCTAssertTrue(lines.last?.hasSuffix(" s") == true, result.stderr)
+    XCTAssertEqual(result.stdout, "")
   }
 }

@@ -1,28 +1,34 @@
+import CRuntime
 import Foundation
 import SRTestSupport
 import XCTest
 
 @testable import SRImage
 
-/// `PNGReader` and `PNGWriter` against the whole-image `PNG.read` and `PNG.write`: the same
-/// values, the same files, the same errors, and nothing left behind by a writer that fails.
+/// The C runtime's PNG rows (srf_png_rows_open, srf_png_write_rows) against the whole-image
+/// `PNG.read` and `PNG.write`: the same values, the same files, the same errors, and nothing
+/// left behind by a write that fails.
 final class StreamingPNGTests: XCTestCase {
-  private func readStreamed(_ path: String) throws -> Image {
-    let reader = try PNGReader(path: path)
-    return try Image(rows: reader, bitDepth: reader.bitDepth)
-  }
-
-  private func writeStreamed(_ image: Image, to path: String) throws {
-    try PNG.write(ImageRows(image), bitDepth: image.bitDepth, to: path)
-  }
-
-  /// The error `body` throws, for comparing two ways of failing.
-  private func thrown(_ body: () throws -> Void) -> PNGError? {
+  /// The message `body` fails with: a PNGError's description or a C call's message.
+  private func failure(_ body: () throws -> Void) -> String? {
     do {
       try body()
       return nil
+    } catch let error as PNGError {
+      return error.description
+    } catch let error as RowsFailure {
+      return error.message
     } catch {
-      return error as? PNGError
+      return "unexpected \(error)"
+    }
+  }
+
+  /// Checks that `body` fails with SRF_FAILED and exactly `message`.
+  private func assertFails(
+    _ message: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void
+  ) {
+    XCTAssertThrowsError(try body(), file: file, line: line) {
+      XCTAssertEqual($0 as? RowsFailure, RowsFailure(status: Int32(SRF_FAILED), message: message), file: file, line: line)
     }
   }
 
@@ -35,6 +41,8 @@ final class StreamingPNGTests: XCTestCase {
     }
   }
 
+  private func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
   func testEveryKindRoundTripsRowByRow() throws {
     let directory = try TemporaryDirectory()
     for bitDepth in [8, 16] {
@@ -42,13 +50,15 @@ final class StreamingPNGTests: XCTestCase {
         let image = sampleImage(channels: channels, bitDepth: bitDepth)
         let streamed = directory.file("streamed-\(bitDepth)-\(channels).png")
         let whole = directory.file("whole-\(bitDepth)-\(channels).png")
-        try writeStreamed(image, to: streamed)
+        try writePNGRows(image, to: streamed)
         try PNG.write(image, to: whole)
         let label = "\(bitDepth)-bit, \(channels) channels"
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: streamed)), try Data(contentsOf: URL(fileURLWithPath: whole)), label)
-        XCTAssertEqual(try readStreamed(streamed), image, label)
-        let reader = try PNGReader(path: streamed)
-        XCTAssertEqual([reader.width, reader.height, reader.channels, reader.bitDepth], [7, 5, channels, bitDepth], label)
+        XCTAssertEqual(try bytes(streamed), try bytes(whole), label)
+        XCTAssertEqual(try readPNGRows(streamed), image, label)
+        XCTAssertEqual(try PNG.read(streamed), image, label)
+        let (rows, depth) = try openPNGRows(streamed)
+        XCTAssertEqual([rows.width, rows.height, rows.channels, depth], [7, 5, channels, bitDepth], label)
+        srf_rows_destroy(rows)
       }
     }
   }
@@ -59,7 +69,7 @@ final class StreamingPNGTests: XCTestCase {
     let names = try FileManager.default.contentsOfDirectory(atPath: fixture("")).filter { $0.hasSuffix(".png") }
     XCTAssertGreaterThanOrEqual(names.count, 9)
     for name in names.sorted() {
-      XCTAssertEqual(try readStreamed(fixture(name)), try PNG.read(fixture(name)), name)
+      XCTAssertEqual(try readPNGRows(fixture(name)), try PNG.read(fixture(name)), name)
     }
   }
 
@@ -68,7 +78,7 @@ final class StreamingPNGTests: XCTestCase {
     var random = SplitMix64(seed: 7)
     let valid = directory.file("valid.png")
     try PNG.write(Image(width: 16, height: 16, channels: 3, planes: random.unitFloats(16 * 16 * 3)), to: valid)
-    let original = Array(try Data(contentsOf: URL(fileURLWithPath: valid)))
+    let original = Array(try bytes(valid))
     var files: [[UInt8]] = [[], Array("not a png".utf8)]
     // Cut in the header, in the pixels, before and inside IEND.
     files += [8, 20, 33, 45, original.count / 2, original.count - 12, original.count - 1].map { Array(original.prefix($0)) }
@@ -86,19 +96,19 @@ final class StreamingPNGTests: XCTestCase {
     for (index, bytes) in files.enumerated() {
       let path = directory.file("damaged\(index).png")
       try Data(bytes).write(to: URL(fileURLWithPath: path))
-      let whole = thrown { _ = try PNG.read(path) }
-      XCTAssertEqual(thrown { _ = try self.readStreamed(path) }, whole, "file \(index)")
-      if whole != nil { failures += 1 }
+      var whole: Image?, streamed: Image?
+      let wholeFailure = failure { whole = try PNG.read(path) }
+      XCTAssertEqual(failure { streamed = try readPNGRows(path) }, wholeFailure, "file \(index)")
+      XCTAssertEqual(streamed, whole, "file \(index)")
+      if wholeFailure != nil { failures += 1 }
     }
     XCTAssertGreaterThan(failures, 50)
-    assertPNGError(.truncated, "cannot read '\(directory.file("damaged7.png"))': file is truncated") {
-      _ = try self.readStreamed(directory.file("damaged7.png"))
-    }
+    let truncated = directory.file("damaged7.png")
+    assertFails("cannot read '\(truncated)': file is truncated") { _ = try readPNGRows(truncated) }
   }
 
   /// A header claiming 1,000,000 x 1,000,000 pixels opens (one row fits in memory) and fails
-  /// on its missing pixels, never trying to hold the whole image (PNG.read says it is too
-  /// large for memory).
+  /// on its missing pixels, never trying to hold the whole image (3 TB of samples).
   func testAHugeImageIsNotAllocatedWhole() throws {
     func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
       let body = Array(type.utf8) + data
@@ -110,86 +120,116 @@ final class StreamingPNGTests: XCTestCase {
     let directory = try TemporaryDirectory()
     let path = directory.file("huge.png")
     try Data(signature + chunk("IHDR", header) + chunk("IDAT", [0x78, 0x9C]) + chunk("IEND", [])).write(to: URL(fileURLWithPath: path))
-    let reader = try PNGReader(path: path)
-    XCTAssertEqual([reader.width, reader.height, reader.channels], [1_000_000, 1_000_000, 3])
-    assertPNGError(.corrupt, "cannot read '\(path)': corrupt PNG data (Not enough image data)") { _ = try reader.nextRow() }
+    let (rows, bitDepth) = try openPNGRows(path)
+    defer { srf_rows_destroy(rows) }
+    XCTAssertEqual([rows.width, rows.height, rows.channels, bitDepth], [1_000_000, 1_000_000, 3, 8])
+    assertFails("cannot read '\(path)': corrupt PNG data (Not enough image data)") { _ = try rows.nextRow() }
   }
 
   func testOpeningErrorsNameTheFile() throws {
     let directory = try TemporaryDirectory()
     let missing = directory.file("missing.png")
-    assertPNGError(.cannotOpen, "cannot read '\(missing)': No such file or directory") { _ = try PNGReader(path: missing) }
-    assertPNGError(.io, "cannot read '\(directory.path)': Is a directory") { _ = try PNGReader(path: directory.path) }
+    assertFails("cannot read '\(missing)': No such file or directory") { _ = try openPNGRows(missing) }
+    assertFails("cannot read '\(directory.path)': Is a directory") { _ = try openPNGRows(directory.path) }
   }
 
   // MARK: Writing
 
-  func testAnUnfinishedWriterLeavesNothing() throws {
+  /// While rows are written the output does not exist, only a hidden temporary file beside it;
+  /// it appears when the last row is in. A source failing part way leaves nothing.
+  func testTheOutputAppearsOnlyWhenComplete() throws {
     let directory = try TemporaryDirectory()
     let path = directory.file("out.png")
-    let row = [Float](repeating: 0.5, count: 4 * 3)
-    do {
-      let writer = try PNGWriter(path: path, width: 4, height: 3, channels: 3, bitDepth: 8)
-      try writer.write(row)
-      XCTAssertEqual(try directory.listing().count, 1, "the temporary file")
-      XCTAssertFalse(FileManager.default.fileExists(atPath: path))
-    }  // released unfinished
-    XCTAssertEqual(try directory.listing(), [])
-
-    let abandoned = try PNGWriter(path: path, width: 4, height: 3, channels: 3, bitDepth: 16)
-    try abandoned.write(row)
-    abandoned.abandon()
-    XCTAssertEqual(try directory.listing(), [])
-
-    let short = try PNGWriter(path: path, width: 4, height: 3, channels: 3, bitDepth: 8)
-    try short.write(row)
-    assertPNGError(.invalidImage, "cannot write '\(path)': the image has rows left to write") { try short.finish() }
-    XCTAssertEqual(try directory.listing(), [])
-  }
-
-  /// A source that fails part way (a network, a damaged input) fails the write, and neither
-  /// the output nor the temporary file remains; an existing output is left as it was.
-  func testAFailingSourceLeavesNoOutput() throws {
-    struct Failure: Error {}
-    final class FailingRows: RowSource {
-      let width = 5, height = 6, channels = 1
-      var served = 0
-      func nextRow() throws -> [Float] {
-        served += 1
-        if served == 3 { throw Failure() }
-        return [Float](repeating: 1, count: 5)
+    for bitDepth in [8, 16] {
+      for failingRow in [nil, 2] as [Int?] {
+        var listings: [[String]] = []
+        let rows = swiftRows(width: 4, height: 3, channels: 3) { y, row in
+          listings.append((try? directory.listing()) ?? ["cannot list"])
+          for x in row.indices { row[x] = 0.5 }
+          return y == failingRow ? "row \(y) failed" : nil
+        }
+        defer { srf_rows_destroy(rows) }
+        let label = "\(bitDepth)-bit, failing at \(failingRow.map(String.init) ?? "no row")"
+        if let failingRow {
+          assertFails("row \(failingRow) failed") { try writePNGRows(rows, bitDepth: bitDepth, to: path) }
+          XCTAssertEqual(try directory.listing(), [], label)
+        } else {
+          try writePNGRows(rows, bitDepth: bitDepth, to: path)
+          XCTAssertEqual(try directory.listing(), ["out.png"], label)
+          XCTAssertEqual(try PNG.read(path), makeImage(width: 4, height: 3, channels: 3, bitDepth: bitDepth) { _, _, _ in
+            bitDepth == 8 ? 128 : 32768
+          }, label)
+          try FileManager.default.removeItem(atPath: path)
+        }
+        XCTAssertEqual(listings.count, 3, label)
+        for listing in listings {
+          XCTAssertEqual(listing.count, 1, label)
+          XCTAssert(listing.first?.hasPrefix(".out.png.tmp-") == true, "\(label): \(listing)")
+        }
       }
     }
+  }
+
+  /// A source that fails part way (a network, a damaged input: here a PNG cut in its pixels)
+  /// fails the write with the source's reason, and neither the output nor the temporary file
+  /// remains; an existing output is left as it was.
+  func testAFailingSourceLeavesNoOutput() throws {
     let directory = try TemporaryDirectory()
+    var random = SplitMix64(seed: 9)
+    // Random pixels do not compress: IDAT spans several 8 KB chunks, so the first rows decode.
+    let valid = directory.file("valid.png")
+    try PNG.write(Image(width: 64, height: 64, channels: 3, planes: random.unitFloats(64 * 64 * 3)), to: valid)
+    let original = Array(try bytes(valid))
+    let cut = directory.file("cut.png")
+    try Data(original.prefix(original.count * 3 / 4)).write(to: URL(fileURLWithPath: cut))
+    try FileManager.default.removeItem(atPath: valid)
+    let reason = try XCTUnwrap(failure { _ = try PNG.read(cut) })
+
+    // The cut file's rows fail midway, with the reason PNG.read gives.
+    let (probe, _) = try openPNGRows(cut)
+    var good = 0
+    while (try? probe.nextRow()) != nil { good += 1 }
+    srf_rows_destroy(probe)
+    XCTAssert(good > 0 && good < 64, "rows before the failure: \(good)")
+
     let path = directory.file("out.png")
-    XCTAssertThrowsError(try PNG.write(FailingRows(), bitDepth: 8, to: path)) { XCTAssert($0 is Failure) }
-    XCTAssertEqual(try directory.listing(), [])
+    for bitDepth in [8, 16] {
+      let (rows, _) = try openPNGRows(cut)
+      assertFails(reason) { try writePNGRows(rows, bitDepth: bitDepth, to: path) }
+      srf_rows_destroy(rows)
+      XCTAssertEqual(try directory.listing(), ["cut.png"], "\(bitDepth)-bit")
+    }
 
     let previous = Image(width: 2, height: 1, channels: 1, planes: [0, 1])
     try PNG.write(previous, to: path)
-    XCTAssertThrowsError(try PNG.write(FailingRows(), bitDepth: 16, to: path))
-    XCTAssertEqual(try directory.listing(), ["out.png"])
+    let before = try bytes(path)
+    let (rows, _) = try openPNGRows(cut)
+    assertFails(reason) { try writePNGRows(rows, bitDepth: 16, to: path) }
+    srf_rows_destroy(rows)
+    XCTAssertEqual(try directory.listing(), ["cut.png", "out.png"])
+    XCTAssertEqual(try bytes(path), before)
     XCTAssertEqual(try PNG.read(path), previous)
   }
 
   func testWriterErrorsNameTheFile() throws {
     let directory = try TemporaryDirectory()
     let missing = directory.file("missing/out.png")
-    assertPNGError(.cannotOpen, "cannot write '\(missing)': No such file or directory") {
-      _ = try PNGWriter(path: missing, width: 1, height: 1, channels: 1, bitDepth: 8)
+    assertFails("cannot write '\(missing)': No such file or directory") {
+      try writePNGRows(Image(width: 1, height: 1, channels: 1), to: missing)
     }
     let path = directory.file("bad.png")
-    assertPNGError(.invalidImage, "cannot write '\(path)': channels must be 1 to 4 (got 5)") {
-      _ = try PNGWriter(path: path, width: 1, height: 1, channels: 5, bitDepth: 8)
+    assertFails("cannot write '\(path)': channels must be 1 to 4 (got 5)") {
+      try writePNGRows(Image(width: 1, height: 1, channels: 5), to: path)
     }
-    assertPNGError(.invalidImage, "cannot write '\(path)': bit depth must be 8 or 16 (got 12)") {
-      _ = try PNGWriter(path: path, width: 1, height: 1, channels: 1, bitDepth: 12)
+    assertFails("cannot write '\(path)': bit depth must be 8 or 16 (got 12)") {
+      try writePNGRows(Image(width: 1, height: 1, channels: 1, bitDepth: 12), to: path)
     }
+    XCTAssertEqual(try directory.listing(), [])
     // Complete, then the rename onto a directory fails: the temporary file goes too.
     let taken = directory.file("taken.png")
     try FileManager.default.createDirectory(atPath: taken, withIntermediateDirectories: false)
-    assertPNGError(.io, "cannot write '\(taken)': Is a directory") {
-      try self.writeStreamed(Image(width: 2, height: 2, channels: 3), to: taken)
+    assertFails("cannot write '\(taken)': Is a directory") {
+      try writePNGRows(Image(width: 2, height: 2, channels: 3), to: taken)
     }
     XCTAssertEqual(try directory.listing(), ["taken.png"])
   }

@@ -1,68 +1,40 @@
 import Foundation
 
-/// The C runtime that `srfuse compile` builds executables and libraries from, embedded into
-/// srfuse when it is built (Sources/SRAOT/runtime), so a compile needs only a C compiler.
+/// The C runtime that `srfuse compile` builds executables and libraries from: the files of
+/// Sources/CRuntime, which srfuse itself links as its image pipeline, embedded into srfuse when
+/// it is built (the EmbedRuntime plugin lists the folder), so a compile needs only a C compiler.
+///
+/// The folder's parts: `include/` (every header of the pipeline), `core/` (tiles, blending,
+/// resampling, channels: plain C), `files/` (PNG through libpng, the upscale command's jobs and
+/// progress), `standalone/` (the generated plan's runner, the executable's main and the static
+/// library; srfuse does not link these).
 public enum RuntimeSources {
-  /// File name and contents, for every file of the runtime.
-  public static let files: [(name: String, contents: [UInt8])] = [
-    ("cpng.h", PackageResources.cpng_h),
-    ("png_errors.h", PackageResources.png_errors_h),
-    ("png_errors.c", PackageResources.png_errors_c),
-    ("png_read.c", PackageResources.png_read_c),
-    ("png_write.c", PackageResources.png_write_c),
-    ("srf_network.h", PackageResources.srf_network_h),
-    ("srf_plan.h", PackageResources.srf_plan_h),
-    ("network.c", PackageResources.network_c),
-    ("thread_pool.h", PackageResources.thread_pool_h),
-    ("thread_pool.c", PackageResources.thread_pool_c),
-    ("srf_library.h", PackageResources.srf_library_h),
-    ("library.c", PackageResources.library_c),
-    // The image pipeline and the upscaler executable's main.
-    ("failure.h", PackageResources.failure_h),
-    ("failure.c", PackageResources.failure_c),
-    ("swift_float.h", PackageResources.swift_float_h),
-    ("row_source.h", PackageResources.row_source_h),
-    ("row_queue.h", PackageResources.row_queue_h),
-    ("row_queue.c", PackageResources.row_queue_c),
-    ("tile_grid.h", PackageResources.tile_grid_h),
-    ("tile_grid.c", PackageResources.tile_grid_c),
-    ("strip_upscaler.h", PackageResources.strip_upscaler_h),
-    ("strip_upscaler.c", PackageResources.strip_upscaler_c),
-    ("tiled_planes.h", PackageResources.tiled_planes_h),
-    ("tiled_planes.c", PackageResources.tiled_planes_c),
-    ("resample_taps.h", PackageResources.resample_taps_h),
-    ("resample_taps.c", PackageResources.resample_taps_c),
-    ("resampled_rows.h", PackageResources.resampled_rows_h),
-    ("resampled_rows.c", PackageResources.resampled_rows_c),
-    ("channel_planes.h", PackageResources.channel_planes_h),
-    ("channel_planes.c", PackageResources.channel_planes_c),
-    ("png_rows.h", PackageResources.png_rows_h),
-    ("png_rows.c", PackageResources.png_rows_c),
-    ("image_upscale.h", PackageResources.image_upscale_h),
-    ("image_upscale.c", PackageResources.image_upscale_c),
-    ("upscale_progress.h", PackageResources.upscale_progress_h),
-    ("upscale_progress.c", PackageResources.upscale_progress_c),
-    ("upscale_jobs.h", PackageResources.upscale_jobs_h),
-    ("upscale_jobs.c", PackageResources.upscale_jobs_c),
-    ("upscale_arguments.h", PackageResources.upscale_arguments_h),
-    ("upscale_arguments.c", PackageResources.upscale_arguments_c),
-    ("upscale_main.c", PackageResources.upscale_main_c),
-  ]
+  /// Path relative to the runtime's folder, and contents, for every file of the runtime.
+  public static let files: [(path: String, contents: Data)] = embeddedRuntimeFiles.map { file in
+    (file.path, Data(base64Encoded: file.base64)!)
+  }
 
-  /// The C files of an executable: all of them.
+  /// Where the compiler looks for headers, relative to the folder the files are written to.
+  static let includeDirectories = ["include", "standalone"]
+
+  private static var sources: [String] { files.map(\.path).filter { $0.hasSuffix(".c") } }
+
+  /// The C files of an executable: all but the library's.
   static var executableSources: [String] {
-    files.map(\.name).filter { $0.hasSuffix(".c") && $0 != "library.c" }
+    sources.filter { $0 != "standalone/library.c" }
   }
 
-  /// The C files of a library: all but the PNG files and the command line (no libpng, no main).
+  /// The C files of a library: the core and the plan runner, without libpng or a main.
   static var librarySources: [String] {
-    executableSources.filter { !$0.hasPrefix("png_") && !$0.hasPrefix("upscale_") && $0 != "image_upscale.c" } + ["library.c"]
+    sources.filter { $0.hasPrefix("core/") || ($0.hasPrefix("standalone/") && !$0.hasPrefix("standalone/upscale_")) }
   }
 
-  /// Writes every file into `directory` (which must exist).
+  /// Writes every file into `directory` (which must exist), in its subfolder.
   public static func write(to directory: String) throws {
-    for (name, contents) in files {
-      try Data(contents).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name))
+    for (path, contents) in files {
+      let url = URL(fileURLWithPath: directory).appendingPathComponent(path)
+      try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try contents.write(to: url)
     }
   }
 }

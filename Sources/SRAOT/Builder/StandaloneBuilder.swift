@@ -137,12 +137,16 @@ public enum StandaloneBuilder {
     return (blob, offsets)
   }
 
-  private static func objectName(_ source: String) -> String { String(source.dropLast(2)) + ".o" }
+  /// `cc -c` writes each object into the build directory under the source's own name.
+  private static func objectName(_ source: String) -> String {
+    String(URL(fileURLWithPath: source).lastPathComponent.dropLast(2)) + ".o"
+  }
 
   private static func compile(_ sources: [String], in directory: String) throws {
     // No FMA contraction and no -march: the image arithmetic must match srfuse's bit for bit,
     // and only the kernels (already compiled) use the target's instructions.
-    try run("cc", ["-std=gnu11", "-O2", "-ffp-contract=off", "-fPIC", "-c"] + sources, in: directory)
+    let includes = RuntimeSources.includeDirectories.flatMap { ["-I", $0] }
+    try run("cc", ["-std=gnu11", "-O2", "-ffp-contract=off", "-fPIC"] + includes + ["-c"] + sources, in: directory)
   }
 
   /// Moves a finished file into place atomically (a rename within the target's directory).

@@ -1,0 +1,95 @@
+import Foundation
+import CRuntime
+import SRIR
+
+/// How the alpha plane of an image is upscaled.
+public enum AlphaMode: String, CaseIterable, Sendable {
+  /// Through the network as a gray image, as Real-ESRGAN does: sharp edges.
+  case network
+  /// With a bicubic resize: faster, and never invents detail in the mask.
+  case bicubic
+}
+
+/// The C runtime's image pipeline (Sources/CRuntime) as Swift calls it: `srfuse upscale`'s jobs
+/// and images, and networks over planes in memory. Every call runs the same C code a compiled
+/// executable runs, with a `PipelineNetwork` as the network.
+public enum ImagePipeline {
+  /// One input file and where its result goes.
+  public struct Job: Equatable {
+    public var input: String
+    public var output: String
+  }
+
+  /// How an image is tiled, resized and given its alpha.
+  public struct Settings {
+    /// Tile side in input pixels; 0 runs each image whole.
+    public var tile: Int
+    /// Context on each side of a tile, in input pixels.
+    public var pad: Int
+    /// Output size / input size, or nil for the model's own scale.
+    public var outscale: Float?
+    public var alpha: AlphaMode
+
+    public init(tile: Int, pad: Int, outscale: Float?, alpha: AlphaMode) {
+      (self.tile, self.pad, self.outscale, self.alpha) = (tile, pad, outscale, alpha)
+    }
+  }
+
+  /// Room for two paths and a reason (as the compiled executables have).
+  static let messageCapacity = 16384
+
+  /// Expands directories into their .png files (sorted) and decides each output path: `output`
+  /// is a file for a single input file, otherwise a directory (created if missing) of
+  /// same-named .png files.
+  public static func planJobs(inputs: [String], output: String) throws -> [Job] {
+    var arguments = inputs.map { strdup($0) }
+    defer { arguments.forEach { free($0) } }
+    var jobs = srf_jobs()
+    var message = [CChar](repeating: 0, count: messageCapacity)
+    let status = arguments.withUnsafeMutableBufferPointer { pointers in
+      srf_plan_jobs(pointers.baseAddress, pointers.count, output, &jobs, &message, message.count)
+    }
+    guard status == 0 else { throw PipelineError(text(message)) }
+    defer { srf_jobs_free(&jobs) }
+    return (0..<jobs.count).map { index in
+      Job(input: String(cString: jobs.jobs[index].input), output: String(cString: jobs.jobs[index].output))
+    }
+  }
+
+  /// Upscales one job's image with a progress line on standard error, then `wrote PATH (WxH)
+  /// in S s`; false after printing one `Error:` line.
+  public static func run(_ job: Job, network: PipelineNetwork, modelName: String, settings: Settings) -> Bool {
+    var message = [CChar](repeating: 0, count: messageCapacity)
+    let failed = job.input.withCString { input in
+      job.output.withCString { output in
+        var cJob = srf_job(input: UnsafeMutablePointer(mutating: input), output: UnsafeMutablePointer(mutating: output))
+        return srf_run_upscale_job(network.interface, modelName, &cJob, cSettings(settings), &message, message.count)
+      }
+    }
+    return failed == 0
+  }
+
+  /// `input` ([1, 3, H, W]) upscaled in tiles of `tile` input pixels (0: whole) with `pad` of
+  /// context, blended as the image pipeline blends them, unclamped: [1, 3, H * scale, W * scale].
+  public static func upscale(_ input: Tensor, network: PipelineNetwork, scale: Int, tile: Int, pad: Int) throws -> Tensor {
+    precondition(input.shape.count == 4 && input.shape[0] == 1 && input.shape[1] == 3, "upscale takes [1, 3, H, W], not \(input.shape)")
+    let (height, width) = (input.shape[2], input.shape[3])
+    var output = [Float](repeating: 0, count: 3 * height * width * scale * scale)
+    var message = [CChar](repeating: 0, count: messageCapacity)
+    let status = output.withUnsafeMutableBufferPointer { result in
+      srf_upscale_planes(network.interface, input.data, Int32(height), Int32(width), Int32(tile), Int32(pad), result.baseAddress, &message, message.count)
+    }
+    guard status == 0 else { throw PipelineError(text(message)) }
+    return Tensor(shape: [1, 3, height * scale, width * scale], data: output)
+  }
+
+  private static func cSettings(_ settings: Settings) -> srf_upscale_settings {
+    srf_upscale_settings(
+      tile: Int32(settings.tile), pad: Int32(settings.pad), outscale: settings.outscale ?? 0,
+      alpha: settings.alpha == .network ? SRF_ALPHA_NETWORK : SRF_ALPHA_BICUBIC, progress: nil, progress_context: nil)
+  }
+
+  static func text(_ message: [CChar]) -> String {
+    String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}

@@ -1,0 +1,78 @@
+import CRuntime
+import SRIR
+
+/// A network run by Swift (the JIT or the reference interpreter), plugged into the C runtime's
+/// image pipeline (Sources/CRuntime) through its network interface, srf_network: the pipeline
+/// calls `runTile` with this object as the context, and a thrown error goes back to it as the
+/// message of a failed run. The pipeline then reads, tiles, blends, resamples and writes the
+/// image exactly as a compiled executable does: there is one pipeline.
+public final class PipelineNetwork {
+  /// Runs the network on [1, 3, h, w] and returns [1, 3, h * scale, w * scale], reporting the
+  /// fraction of the run done so far.
+  public typealias Run = (_ input: Tensor, _ progress: (Double) -> Void) throws -> Tensor
+
+  private let run: Run
+  private let scale: Int
+  /// The interface the C pipeline calls; it points back at `self`, so it lives as long.
+  public let interface: UnsafeMutablePointer<srf_network>
+
+  /// Any tile size runs (`run` prepares what each size needs); `postResize` is the bicubic
+  /// downscale the model ends with, if any.
+  public init(scale: Int, inputMultiple: Int, postResize: Float?, run: @escaping Run) {
+    self.run = run
+    self.scale = scale
+    interface = .allocate(capacity: 1)
+    interface.initialize(to: srf_network(
+      scale: Int32(scale), input_multiple: Int32(inputMultiple), max_window: 0, post_resize: postResize ?? 0,
+      run: runPipelineTile, context: nil))
+    interface.pointee.context = Unmanaged.passUnretained(self).toOpaque()
+  }
+
+  deinit { interface.deallocate() }
+
+  /// One tile, from the pipeline's planes to a tensor and back.
+  fileprivate func runTile(
+    _ input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
+    progress: (Double) -> Void
+  ) throws {
+    let tile = Tensor(shape: [1, 3, height, width], data: Array(UnsafeBufferPointer(start: input, count: 3 * height * width)))
+    let result = try run(tile, progress)
+    let expected = [1, 3, height * scale, width * scale]
+    guard result.shape == expected else {
+      throw PipelineError("the network returned \(result.shape) for a \(height)x\(width) tile, expected \(expected)")
+    }
+    result.data.withUnsafeBufferPointer { output.update(from: $0.baseAddress!, count: $0.count) }
+  }
+}
+
+/// The srf_network_run_fn of every PipelineNetwork: `context` is the object.
+private func runPipelineTile(
+  context: UnsafeMutableRawPointer?, input: UnsafePointer<Float>?, height: Int32, width: Int32,
+  output: UnsafeMutablePointer<Float>?, progress: srf_progress_fn?, progressContext: UnsafeMutableRawPointer?,
+  message: UnsafeMutablePointer<CChar>?, messageSize: Int
+) -> Int32 {
+  let network = Unmanaged<PipelineNetwork>.fromOpaque(context!).takeUnretainedValue()
+  do {
+    try network.runTile(input!, height: Int(height), width: Int(width), output: output!) { fraction in
+      progress?(progressContext, fraction)
+    }
+    return Int32(SRF_OK)
+  } catch {
+    copyMessage("\(error)", to: message!, size: messageSize)
+    return Int32(SRF_FAILED)
+  }
+}
+
+/// Writes `text` into a C message buffer, cut to fit and NUL-terminated.
+func copyMessage(_ text: String, to buffer: UnsafeMutablePointer<CChar>, size: Int) {
+  guard size > 0 else { return }
+  let bytes = Array(text.utf8.prefix(size - 1))
+  for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
+  buffer[bytes.count] = 0
+}
+
+/// A failure of the pipeline, with the one-line reason it gave.
+public struct PipelineError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
