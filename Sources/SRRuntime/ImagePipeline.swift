@@ -18,6 +18,8 @@ public enum ImagePipeline {
   public struct Job: Equatable {
     public var input: String
     public var output: String
+
+    public init(input: String, output: String) { (self.input, self.output) = (input, output) }
   }
 
   /// How an image is tiled, resized and given its alpha.
@@ -70,10 +72,11 @@ public enum ImagePipeline {
   }
 
   /// `input` ([1, 3, H, W]) upscaled in tiles of `tile` input pixels (0: whole) with `pad` of
-  /// context, blended as the image pipeline blends them, unclamped: [1, 3, H * scale, W * scale].
-  public static func upscale(_ input: Tensor, network: PipelineNetwork, scale: Int, tile: Int, pad: Int) throws -> Tensor {
+  /// context, blended as the image pipeline blends them, unclamped: [1, 3, H * scale, W * scale]
+  /// for the network's scale.
+  public static func upscale(_ input: Tensor, network: PipelineNetwork, tile: Int, pad: Int) throws -> Tensor {
     precondition(input.shape.count == 4 && input.shape[0] == 1 && input.shape[1] == 3, "upscale takes [1, 3, H, W], not \(input.shape)")
-    let (height, width) = (input.shape[2], input.shape[3])
+    let (height, width, scale) = (input.shape[2], input.shape[3], network.scale)
     var output = [Float](repeating: 0, count: 3 * height * width * scale * scale)
     var message = [CChar](repeating: 0, count: messageCapacity)
     let status = output.withUnsafeMutableBufferPointer { result in
@@ -81,6 +84,25 @@ public enum ImagePipeline {
     }
     guard status == 0 else { throw PipelineError(text(message)) }
     return Tensor(shape: [1, 3, height * scale, width * scale], data: output)
+  }
+
+  /// The RGB planes a network sees for the PNG at `path`, read through the pipeline's own
+  /// stages (gray replicated to RGB, as `upscale` runs it; alpha left out): [1, 3, H, W].
+  public static func networkInput(readingPNG path: String) throws -> Tensor {
+    var message = [CChar](repeating: 0, count: messageCapacity)
+    var image: UnsafeMutablePointer<srf_rows>?
+    var bitDepth: Int32 = 0
+    guard srf_png_rows_open(path, &image, &bitDepth, &message, message.count) == Int32(SRF_OK) else {
+      throw PipelineError(text(message))
+    }
+    guard let planes = srf_network_planes(image) else { throw PipelineError("out of memory reading '\(path)'") }
+    defer { srf_rows_destroy(planes) }
+    let (width, height) = (Int(planes.pointee.width), Int(planes.pointee.height))
+    // Three planes, or six when alpha rides along (RGB, then alpha as gray RGB).
+    var data = [Float](repeating: 0, count: Int(planes.pointee.channels) * height * width)
+    let status = data.withUnsafeMutableBufferPointer { srf_collect_rows(planes, $0.baseAddress, &message, message.count) }
+    guard status == Int32(SRF_OK) else { throw PipelineError(text(message)) }
+    return Tensor(shape: [1, 3, height, width], data: Array(data.prefix(3 * height * width)))
   }
 
   private static func cSettings(_ settings: Settings) -> srf_upscale_settings {

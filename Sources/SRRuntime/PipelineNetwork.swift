@@ -12,8 +12,10 @@ public final class PipelineNetwork {
   public typealias Run = (_ input: Tensor, _ progress: (Double) -> Void) throws -> Tensor
 
   private let run: Run
-  private let scale: Int
-  /// The interface the C pipeline calls; it points back at `self`, so it lives as long.
+  /// Output size / input size.
+  public let scale: Int
+  /// The interface the C pipeline calls. Its context points back at `self` without retaining
+  /// it, and `deinit` frees it: keep this object alive for as long as C code holds the pointer.
   public let interface: UnsafeMutablePointer<srf_network>
 
   /// Any tile size runs (`run` prepares what each size needs); `postResize` is the bicubic

@@ -54,7 +54,7 @@ struct Bench: ParsableCommand {
     // Run as one tile through the C runtime's pipeline, as `upscale --tile 0` runs an image.
     let pipeline = PipelineNetwork(scale: model.network.scale, inputMultiple: model.network.inputMultiple, postResize: nil, run: network.run)
     func runOnce() throws -> Tensor {
-      try ImagePipeline.upscale(tensor, network: pipeline, scale: model.network.scale, tile: 0, pad: 0)
+      try ImagePipeline.upscale(tensor, network: pipeline, tile: 0, pad: 0)
     }
 
     var output: Tensor?
@@ -93,10 +93,8 @@ struct Bench: ParsableCommand {
   /// The input: the PNG's RGB planes, or a smooth deterministic pattern in 0..1.
   private func loadInput(channels: Int) throws -> Tensor {
     if let image {
-      var picture = try PNG.read(image).splittingAlpha().color
-      if picture.channels == 1 { picture = picture.grayToRGB() }
-      guard picture.channels == channels else { throw CLIError("'\(image)' has \(picture.channels) colour channels; the network takes \(channels)") }
-      return Tensor(shape: [1, channels, picture.height, picture.width], data: picture.planes)
+      guard channels == 3 else { throw CLIError("--image feeds RGB planes; this network takes \(channels) channels") }
+      return try ImagePipeline.networkInput(readingPNG: image)
     }
     let (height, width) = try parseSize(input!)
     let data = (0..<channels * height * width).map { index -> Float in

@@ -73,16 +73,16 @@ final class StreamingUpscalerTests: XCTestCase {
       for (tile, pad, multiple) in [(16, 2, 1), (16, 4, 1), (7, 3, 1), (16, 2, 2), (7, 3, 2), (5, 1, 4), (0, 0, 1), (0, 0, 4)] {
         let label = "\(width)x\(height), tile \(tile), pad \(pad), multiple \(multiple)"
         let reference = untiledReference(image, inputMultiple: multiple)
-        let tiled = try ImagePipeline.upscale(image, network: network(inputMultiple: multiple), scale: 2, tile: tile, pad: pad)
+        let tiled = try ImagePipeline.upscale(image, network: network(inputMultiple: multiple), tile: tile, pad: pad)
         XCTAssertEqual(tiled.shape, [1, 3, height * 2, width * 2], label)
         XCTAssertLessThan(maxAbsDifference(tiled.data, reference.data), 1e-5, label)
       }
     }
     let image = randomTensor(width: 37, height: 53, seed: 1)
-    let tiled = try ImagePipeline.upscale(image, network: network(), scale: 2, tile: 16, pad: 2)
+    let tiled = try ImagePipeline.upscale(image, network: network(), tile: 16, pad: 2)
     XCTAssertLessThan(tiled.data.min()!, 0, "unclamped")
     XCTAssertGreaterThan(tiled.data.max()!, 1, "unclamped")
-    let seams = try ImagePipeline.upscale(image, network: network(), scale: 2, tile: 16, pad: 0)
+    let seams = try ImagePipeline.upscale(image, network: network(), tile: 16, pad: 0)
     XCTAssertGreaterThan(maxAbsDifference(seams.data, untiledReference(image, inputMultiple: 1).data), 1e-2, "no context: seams")
   }
 
@@ -105,7 +105,7 @@ final class StreamingUpscalerTests: XCTestCase {
         return Self.blurNetwork(input, progress)
       }
       let image = randomTensor(width: item.width, height: item.height, seed: 2)
-      _ = try ImagePipeline.upscale(image, network: network, scale: 2, tile: item.tile, pad: item.pad)
+      _ = try ImagePipeline.upscale(image, network: network, tile: item.tile, pad: item.pad)
       XCTAssertEqual(shapes.count, item.tiles, "\(item)")
       XCTAssertEqual(Set(shapes), [item.shape], "\(item)")
     }
@@ -124,13 +124,13 @@ final class StreamingUpscalerTests: XCTestCase {
       return Self.blurNetwork(input, progress)
     }
     let image = randomTensor(width: 40, height: 70, seed: 5)
-    XCTAssertThrowsError(try ImagePipeline.upscale(image, network: failing, scale: 2, tile: 16, pad: 4)) {
+    XCTAssertThrowsError(try ImagePipeline.upscale(image, network: failing, tile: 16, pad: 4)) {
       XCTAssertEqual(($0 as? PipelineError)?.description, "tile three failed")
     }
     XCTAssertEqual(runs, 3, "no tile runs after the failure")
 
     let wrongShape = network { input, _ in input }
-    XCTAssertThrowsError(try ImagePipeline.upscale(image, network: wrongShape, scale: 2, tile: 16, pad: 4)) {
+    XCTAssertThrowsError(try ImagePipeline.upscale(image, network: wrongShape, tile: 16, pad: 4)) {
       XCTAssertEqual(
         ($0 as? PipelineError)?.description, "the network returned [1, 3, 24, 24] for a 24x24 tile, expected [1, 3, 48, 48]")
     }

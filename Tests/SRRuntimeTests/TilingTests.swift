@@ -42,7 +42,7 @@ final class TilingTests: XCTestCase {
 
     var shapes: [[Int]] = []
     let tiled = try ImagePipeline.upscale(
-      image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, scale: 2, tile: 8, pad: 6)
+      image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, tile: 8, pad: 6)
     XCTAssertEqual(shapes.count, 20, "5 x 4 tiles")
     XCTAssertEqual(Set(shapes), [[1, 3, 20, 20]])
     XCTAssertEqual(tiled.shape, [1, 3, 74, 58])
@@ -50,11 +50,11 @@ final class TilingTests: XCTestCase {
 
     shapes = []
     let untiled = try ImagePipeline.upscale(
-      image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, scale: 2, tile: 0, pad: 0)
+      image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, tile: 0, pad: 0)
     XCTAssertEqual(shapes, [[1, 3, 37, 29]], "tile 0: one run on the whole image")
     XCTAssertLessThan(maxAbsDifference(untiled.data, whole.data), 1e-5)
 
-    let seams = try ImagePipeline.upscale(image, network: pipelineNetwork(network, parameters), scale: 2, tile: 8, pad: 0)
+    let seams = try ImagePipeline.upscale(image, network: pipelineNetwork(network, parameters), tile: 8, pad: 0)
     XCTAssertGreaterThan(maxAbsDifference(seams.data, whole.data), 1e-3, "no context: the tile borders differ")
   }
 
@@ -76,7 +76,7 @@ final class TilingTests: XCTestCase {
 
       var shapes: [[Int]] = []
       let whole = try ImagePipeline.upscale(
-        image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, scale: 2, tile: 0, pad: 0)
+        image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, tile: 0, pad: 0)
       XCTAssertEqual(shapes, [[1, 3, (height + 1) / 2 * 2, (width + 1) / 2 * 2]], "\(shape): one even window")
       XCTAssertEqual(whole.shape, [1, 3, height * 2, width * 2])
       XCTAssertLessThan(maxAbsDifference(whole.data, reference.data), 1e-5, "\(shape) untiled")
@@ -84,7 +84,7 @@ final class TilingTests: XCTestCase {
       // Tile and context round up to 48 and 80: 5 windows of 208 along the long side.
       shapes = []
       let tiled = try ImagePipeline.upscale(
-        image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, scale: 2, tile: 47, pad: 79)
+        image, network: pipelineNetwork(network, parameters) { shapes.append($0) }, tile: 47, pad: 79)
       let short = (min(height, width) + 1) / 2 * 2
       XCTAssertEqual(shapes.count, 5, "\(shape)")
       XCTAssertEqual(Set(shapes), [height > width ? [1, 3, 208, short] : [1, 3, short, 208]], "\(shape)")
