@@ -34,7 +34,7 @@ let package = Package(
     .target(name: "SRCodegen", dependencies: ["CLLVM", "SRIR"]),
 
     // MARK: Runtime, weights, images
-    .target(name: "SRRuntime", dependencies: ["SRIR", "SRPasses", "SRCodegen", "CBLAS", "CLLVM", "SRImage", "CRuntime"]),
+    .target(name: "SRRuntime", dependencies: ["SRIR", "SRPasses", "SRCodegen", "CBLAS", "CLLVM", "CRuntime"]),
     .target(name: "SRWeights", dependencies: ["SRIR"]),
     .target(name: "SRImage", dependencies: ["CRuntime"]),
 
@@ -50,7 +50,7 @@ let package = Package(
     .executableTarget(
       name: "srfuse",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRImage", "SRAOT",
+        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRAOT",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),

@@ -54,7 +54,26 @@ public final class CompiledNetwork: @unchecked Sendable {
 
   /// Runs the network; `progress` gets (steps done, steps in all).
   public func run(_ inputs: [String: Tensor], progress: (Int, Int) -> Void = { _, _ in }) throws -> [String: Tensor] {
+    try run(inputs, writingInto: [:], progress: progress)
+  }
+
+  /// Runs the network, writing the outputs named in `destinations` straight into that memory
+  /// (NCHW, exactly as many floats as the output has) instead of into new tensors, which are
+  /// returned for the other outputs: the image pipeline's tiles are not copied once more.
+  public func run(
+    _ inputs: [String: Tensor], writingInto destinations: [String: UnsafeMutableBufferPointer<Float>],
+    progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> [String: Tensor] {
     var context = RunContext(arena: arena.pointer, pool: pool, plain: [:], results: [:])
+    for (name, destination) in destinations {
+      guard let id = graph.outputs.first(where: { $0.name == name })?.id else {
+        throw CompileError(description: "the network has no output '\(name)'")
+      }
+      guard destination.count == graph[id].shape.reduce(1, *) else {
+        throw CompileError(description: "output '\(name)' \(describe(shape: graph[id].shape)) does not fit in \(destination.count) floats")
+      }
+      context.destinations[id] = destination
+    }
     for (name, id) in graph.inputs {
       guard let tensor = inputs[name] else { throw CompileError(description: "input '\(name)' \(describe(shape: graph[id].shape)) is not given") }
       guard tensor.shape == graph[id].shape else {
@@ -114,18 +133,31 @@ public final class CompiledNetwork: @unchecked Sendable {
     case .fromBlocked(let kernelIndex, let input, let value, let shape):
       let kernel = unsafeBitCast(functions[kernelIndex], to: LayoutKernelFunction.self)
       return { context in
-        let arena = context.arena
-        var data = [Float](repeating: 0, count: shape.reduce(1, *))
-        data.withUnsafeMutableBufferPointer { output in
-          let base = output.baseAddress
-          context.pool.parallelFor(input.height) { rows in kernel(arena + input.offset, base, Int64(rows.lowerBound), Int64(rows.upperBound)) }
+        let arena = context.arena, pool = context.pool
+        func convert(into base: UnsafeMutablePointer<Float>?) {
+          pool.parallelFor(input.height) { rows in kernel(arena + input.offset, base, Int64(rows.lowerBound), Int64(rows.upperBound)) }
         }
+        if let destination = context.destinations[value] {
+          convert(into: destination.baseAddress)
+          return
+        }
+        var data = [Float](repeating: 0, count: shape.reduce(1, *))
+        data.withUnsafeMutableBufferPointer { convert(into: $0.baseAddress) }
         context.plain[value] = Tensor(shape: shape, data: data)
       }
     case .move(let move):
       return { context in move.run(arena: context.arena, pool: context.pool) }
     case .output(let name, let value):
-      return { context in context.results[name] = context.plain[value] }
+      return { context in
+        guard let destination = context.destinations[value] else {
+          context.results[name] = context.plain[value]
+          return
+        }
+        // An output that is not converted from the blocked layout (already plain) is copied.
+        if let plain = context.plain[value] {
+          plain.data.withUnsafeBufferPointer { _ = destination.update(fromContentsOf: $0) }
+        }
+      }
     }
   }
 }

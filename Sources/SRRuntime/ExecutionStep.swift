@@ -7,6 +7,8 @@ struct RunContext {
   /// Plain NCHW values: the graph inputs and what `from_blocked` produced.
   var plain: [ValueID: Tensor]
   var results: [String: Tensor]
+  /// Caller memory that outputs are written into instead of new tensors, by value.
+  var destinations: [ValueID: UnsafeMutableBufferPointer<Float>] = [:]
 }
 
 /// One kernel call (or a few) of a compiled network.

@@ -105,6 +105,23 @@ public enum ImagePipeline {
     return Tensor(shape: [1, 3, height, width], data: Array(data.prefix(3 * height * width)))
   }
 
+  /// Writes `planes` ([1, C, H, W]) as a `bitDepth`-bit PNG through the pipeline's writer:
+  /// clamped to 0...1, rounded, and renamed into place only when complete.
+  public static func writePNG(_ planes: Tensor, bitDepth: Int, to path: String) throws {
+    precondition(planes.shape.count == 4 && planes.shape[0] == 1, "writePNG takes [1, C, H, W], not \(planes.shape)")
+    let (channels, height, width) = (planes.shape[1], planes.shape[2], planes.shape[3])
+    var message = [CChar](repeating: 0, count: messageCapacity)
+    let status = planes.data.withUnsafeBufferPointer { data -> Int32 in
+      guard let rows = srf_memory_rows(data.baseAddress, Int32(width), Int32(height), Int32(channels)) else {
+        copyMessage("out of memory writing '\(path)'", to: &message, size: message.count)
+        return Int32(SRF_OUT_OF_MEMORY)
+      }
+      defer { srf_rows_destroy(rows) }
+      return srf_png_write_rows(rows, Int32(bitDepth), path, &message, message.count)
+    }
+    guard status == Int32(SRF_OK) else { throw PipelineError(text(message)) }
+  }
+
   private static func cSettings(_ settings: Settings) -> srf_upscale_settings {
     srf_upscale_settings(
       tile: Int32(settings.tile), pad: Int32(settings.pad), outscale: settings.outscale ?? 0,

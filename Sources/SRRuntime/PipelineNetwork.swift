@@ -7,9 +7,11 @@ import SRIR
 /// message of a failed run. The pipeline then reads, tiles, blends, resamples and writes the
 /// image exactly as a compiled executable does: there is one pipeline.
 public final class PipelineNetwork {
-  /// Runs the network on [1, 3, h, w] and returns [1, 3, h * scale, w * scale], reporting the
-  /// fraction of the run done so far.
-  public typealias Run = (_ input: Tensor, _ progress: (Double) -> Void) throws -> Tensor
+  /// Runs the network on [1, 3, h, w] and writes its [1, 3, h * scale, w * scale] result
+  /// (NCHW) into `output`, reporting the fraction of the run done so far.
+  public typealias Run = (_ input: Tensor, _ output: UnsafeMutableBufferPointer<Float>, _ progress: (Double) -> Void) throws -> Void
+  /// A network that returns its result instead.
+  public typealias Returning = (_ input: Tensor, _ progress: (Double) -> Void) throws -> Tensor
 
   private let run: Run
   /// Output size / input size.
@@ -30,20 +32,33 @@ public final class PipelineNetwork {
     interface.pointee.context = Unmanaged.passUnretained(self).toOpaque()
   }
 
+  /// A network that returns its result: it is checked against the tile's shape and copied
+  /// into the pipeline's buffer.
+  public convenience init(scale: Int, inputMultiple: Int, postResize: Float?, returning: @escaping Returning) {
+    self.init(scale: scale, inputMultiple: inputMultiple, postResize: postResize, run: Self.copying(scale: scale, returning))
+  }
+
+  /// `returning` as a `Run`: its result checked and copied into the output buffer.
+  public static func copying(scale: Int, _ returning: @escaping Returning) -> Run {
+    { input, output, progress in
+      let result = try returning(input, progress)
+      let expected = [1, 3, input.shape[2] * scale, input.shape[3] * scale]
+      guard result.shape == expected else {
+        throw PipelineError("the network returned \(result.shape) for a \(input.shape[2])x\(input.shape[3]) tile, expected \(expected)")
+      }
+      _ = output.update(fromContentsOf: result.data)
+    }
+  }
+
   deinit { interface.deallocate() }
 
-  /// One tile, from the pipeline's planes to a tensor and back.
+  /// One tile, from the pipeline's planes to a tensor, and the result into its buffer.
   fileprivate func runTile(
     _ input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
     progress: (Double) -> Void
   ) throws {
     let tile = Tensor(shape: [1, 3, height, width], data: Array(UnsafeBufferPointer(start: input, count: 3 * height * width)))
-    let result = try run(tile, progress)
-    let expected = [1, 3, height * scale, width * scale]
-    guard result.shape == expected else {
-      throw PipelineError("the network returned \(result.shape) for a \(height)x\(width) tile, expected \(expected)")
-    }
-    result.data.withUnsafeBufferPointer { output.update(from: $0.baseAddress!, count: $0.count) }
+    try run(tile, UnsafeMutableBufferPointer(start: output, count: 3 * height * width * scale * scale), progress)
   }
 }
 

@@ -30,15 +30,19 @@ struct BackendOptions: ParsableArguments {
     switch backend {
     case .reference:
       let interpreter = try ReferenceInterpreter(graph: graph, parameters: parameters, threads: threads)
-      return PreparedNetwork(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: 0) { input, progress in
-        try interpreter.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
-      }
+      let scale = graph[graph.outputs[0].id].shape[2] / graph[graph.inputs[0].id].shape[2]
+      return PreparedNetwork(
+        multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: 0,
+        run: PipelineNetwork.copying(scale: scale) { input, progress in
+          try interpreter.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
+        })
     case .jit:
       var optimized = graph
       try PassManager(passes: Pipeline.inference, disabled: Set(disablePass)).run(&optimized)
       let network = try CompiledNetwork(graph: optimized, parameters: parameters, threads: threads, disabled: Set(disablePass))
-      return PreparedNetwork(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: network.compileMilliseconds) { input, progress in
-        try network.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
+      // The result goes straight into the pipeline's tile buffer.
+      return PreparedNetwork(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: network.compileMilliseconds) { input, output, progress in
+        _ = try network.run(["input": input], writingInto: ["output": output]) { done, total in progress(Double(done) / Double(total)) }
       }
     }
   }
@@ -52,7 +56,7 @@ struct PreparedNetwork {
   let prepareMilliseconds: Double
   /// The part of `prepareMilliseconds` spent compiling kernels not compiled before.
   let compileMilliseconds: Double
-  let run: (Tensor, (Double) -> Void) throws -> Tensor
+  let run: PipelineNetwork.Run
 }
 
 func milliseconds(since started: UInt64) -> Double {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import SRIR
-import SRImage
 import SRRuntime
 
 struct Bench: ParsableCommand {
@@ -71,10 +70,7 @@ struct Bench: ParsableCommand {
     let gflops = gflop / (median / 1000)
     let backend = backendOptions.backend
 
-    if let saveOutput, let output {
-      let planes = output.data.map { min(max($0, 0), 1) }
-      try PNG.write(Image(width: output.shape[3], height: output.shape[2], channels: output.shape[1], bitDepth: 16, planes: planes), to: saveOutput)
-    }
+    if let saveOutput, let output { try ImagePipeline.writePNG(output, bitDepth: 16, to: saveOutput) }
     let report: [(String, Any)] = [
       ("model", model.name), ("backend", backend.rawValue), ("threads", threadCount), ("height", height), ("width", width),
       ("repeats", repeats), ("median_ms", median), ("min_ms", times.min()!), ("gflop", gflop),

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SRImage
 import SRIR
 import SRRuntime
 
@@ -54,13 +53,13 @@ struct Upscale: ParsableCommand {
   func makeNetwork(_ model: ResolvedModel) -> PipelineNetwork {
     var prepared: [[Int]: PreparedNetwork] = [:]
     let network = model.network
-    return PipelineNetwork(scale: network.scale, inputMultiple: network.inputMultiple, postResize: model.postResize) { input, progress in
+    return PipelineNetwork(scale: network.scale, inputMultiple: network.inputMultiple, postResize: model.postResize) { input, output, progress in
       let key = [input.shape[2], input.shape[3]]
       if prepared[key] == nil {
         let graph = try network.graph(height: key[0], width: key[1])
         prepared[key] = try backendOptions.prepare(graph, parameters: model.parameters, threads: threads)
       }
-      return try prepared[key]!.run(input, progress)
+      try prepared[key]!.run(input, output, progress)
     }
   }
 }

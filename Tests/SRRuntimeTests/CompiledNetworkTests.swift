@@ -125,4 +125,38 @@ final class CompiledNetworkTests: XCTestCase {
       XCTAssertEqual("\(error)", "input 'input' has shape [1, 3, 5, 4] but the network was compiled for [1, 3, 4, 4]")
     }
   }
+
+  /// Outputs written into caller memory (how the image pipeline runs tiles) are the bits the
+  /// returned tensor holds; a buffer of the wrong size or an unknown output name is an error.
+  func testWritingIntoCallerMemoryGivesTheSameBits() throws {
+    for network in Self.networks {
+      let m = network.inputMultiple
+      let (height, width) = ((17 + m - 1) / m * m, (31 + m - 1) / m * m)
+      let graph = try network.graph(height: height, width: width)
+      var optimized = graph
+      try PassManager(passes: Pipeline.inference).run(&optimized)
+      let compiled = try CompiledNetwork(graph: optimized, parameters: randomParameters(for: graph, seed: 4))
+      var random = SplitMix64(seed: 5)
+      let input = random.tensor([1, network.inputChannels, height, width], 0, 1)
+      let expected = try compiled.run(["input": input])["output"]!
+      var written = [Float](repeating: .nan, count: expected.data.count)
+      let others = try written.withUnsafeMutableBufferPointer {
+        try compiled.run(["input": input], writingInto: ["output": $0])
+      }
+      XCTAssertEqual(Array(others.keys), [], network.name)
+      XCTAssertEqual(written, expected.data, network.name)
+    }
+    let network = SRVGGNetCompact(numFeat: 8, numConv: 1, upscale: 2, activation: .relu)
+    let graph = try network.graph(height: 4, width: 4)
+    let compiled = try CompiledNetwork(graph: graph, parameters: randomParameters(for: graph, seed: 3))
+    var short = [Float](repeating: 0, count: 3 * 8 * 8 - 1)
+    try short.withUnsafeMutableBufferPointer { buffer in
+      XCTAssertThrowsError(try compiled.run(["input": Tensor(zeros: [1, 3, 4, 4])], writingInto: ["output": buffer])) { error in
+        XCTAssertEqual("\(error)", "output 'output' [1, 3, 8, 8] does not fit in 191 floats")
+      }
+      XCTAssertThrowsError(try compiled.run(["input": Tensor(zeros: [1, 3, 4, 4])], writingInto: ["result": buffer])) { error in
+        XCTAssertEqual("\(error)", "the network has no output 'result'")
+      }
+    }
+  }
 }

@@ -40,8 +40,8 @@ final class StreamingUpscalerTests: XCTestCase {
     return output
   }
 
-  func network(inputMultiple: Int = 1, run: @escaping PipelineNetwork.Run = blurNetwork) -> PipelineNetwork {
-    PipelineNetwork(scale: 2, inputMultiple: inputMultiple, postResize: nil, run: run)
+  func network(inputMultiple: Int = 1, run: @escaping PipelineNetwork.Returning = blurNetwork) -> PipelineNetwork {
+    PipelineNetwork(scale: 2, inputMultiple: inputMultiple, postResize: nil, returning: run)
   }
 
   func randomTensor(width: Int, height: Int, seed: UInt64) -> Tensor {
@@ -67,6 +67,20 @@ final class StreamingUpscalerTests: XCTestCase {
   /// network, for sizes that are no multiple of the tile or of the input multiple, images
   /// smaller than one tile, and tile and context rounded up to the multiple. Values are not
   /// clamped. Without context, the tile borders show.
+  /// The blur network, throwing "tile three failed" on its third run; `runs()` counts the runs.
+  func failingOnThirdRun() -> (network: PipelineNetwork, runs: () -> Int) {
+    struct Failure: Error, CustomStringConvertible {
+      var description: String { "tile three failed" }
+    }
+    var runs = 0
+    let failing = network { input, progress in
+      runs += 1
+      if runs == 3 { throw Failure() }
+      return Self.blurNetwork(input, progress)
+    }
+    return (failing, { runs })
+  }
+
   func testStripsEqualTheUntiledRun() throws {
     for (width, height) in [(37, 53), (53, 37), (16, 16), (5, 3), (1, 1), (2, 9)] {
       let image = randomTensor(width: width, height: height, seed: UInt64(width * 100 + height))
@@ -114,20 +128,12 @@ final class StreamingUpscalerTests: XCTestCase {
   /// A network failure fails the upscale with the network's own words; so does a network that
   /// returns the wrong shape.
   func testUpscaleThrowsTheNetworksError() throws {
-    struct Failure: Error, CustomStringConvertible {
-      var description: String { "tile three failed" }
-    }
-    var runs = 0
-    let failing = network { input, progress in
-      runs += 1
-      if runs == 3 { throw Failure() }
-      return Self.blurNetwork(input, progress)
-    }
+    let (failing, runs) = failingOnThirdRun()
     let image = randomTensor(width: 40, height: 70, seed: 5)
     XCTAssertThrowsError(try ImagePipeline.upscale(image, network: failing, tile: 16, pad: 4)) {
       XCTAssertEqual(($0 as? PipelineError)?.description, "tile three failed")
     }
-    XCTAssertEqual(runs, 3, "no tile runs after the failure")
+    XCTAssertEqual(runs(), 3, "no tile runs after the failure")
 
     let wrongShape = network { input, _ in input }
     XCTAssertThrowsError(try ImagePipeline.upscale(image, network: wrongShape, tile: 16, pad: 4)) {
@@ -248,29 +254,21 @@ final class StreamingUpscalerTests: XCTestCase {
     XCTAssertEqual([job.input, job.output], [input, output])
     let settings = ImagePipeline.Settings(tile: 16, pad: 4, outscale: nil, alpha: .bicubic)
 
-    struct Failure: Error, CustomStringConvertible {
-      var description: String { "tile three failed" }
-    }
-    var runs = 0
-    let failing = network { input, progress in
-      runs += 1
-      if runs == 3 { throw Failure() }
-      return Self.blurNetwork(input, progress)
-    }
+    let (failing, runs) = failingOnThirdRun()
     let (succeeded, errors) = try capturingStandardError {
       ImagePipeline.run(job, network: failing, modelName: "blur", settings: settings)
     }
     XCTAssertFalse(succeeded)
-    XCTAssertEqual(runs, 3)
+    XCTAssertEqual(runs(), 3)
     XCTAssert(errors.hasSuffix("Error: tile three failed\n"), errors)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["in.png"])
 
     // An earlier result is not touched by a failed run.
     let earlier = Data("an earlier result".utf8)
     try earlier.write(to: URL(fileURLWithPath: output))
-    runs = 0
+    let (failingAgain, _) = failingOnThirdRun()
     let (again, _) = try capturingStandardError {
-      ImagePipeline.run(job, network: failing, modelName: "blur", settings: settings)
+      ImagePipeline.run(job, network: failingAgain, modelName: "blur", settings: settings)
     }
     XCTAssertFalse(again)
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), earlier)

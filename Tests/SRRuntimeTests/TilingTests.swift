@@ -10,7 +10,7 @@ import XCTest
 /// against the interpreter run on the whole image (no pipeline involved).
 final class TilingTests: XCTestCase {
   /// Runs `network` on whole inputs of any size through the interpreter.
-  func runner(_ network: any Network, _ parameters: StateDict) -> PipelineNetwork.Run {
+  func runner(_ network: any Network, _ parameters: StateDict) -> PipelineNetwork.Returning {
     { input, _ in
       let graph = try network.graph(height: input.shape[2], width: input.shape[3])
       return try ReferenceInterpreter(graph: graph, parameters: parameters).run(["input": input])["output"]!
