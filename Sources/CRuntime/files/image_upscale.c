@@ -97,8 +97,16 @@ int srf_image_upscale_open(const srf_network *network, const char *input,
   srf_rows *alpha_source = NULL;
   int has_alpha = image->channels == 2 || image->channels == 4;
   if (status == SRF_OK && has_alpha && settings->alpha == SRF_ALPHA_BICUBIC) {
-    int ignored_depth;
-    status = srf_png_rows_open(input, &alpha_source, &ignored_depth, message, message_size);
+    int alpha_depth;
+    status = srf_png_rows_open(input, &alpha_source, &alpha_depth, message, message_size);
+    // The second reader must see the file the first one saw, or its rows would not line up.
+    if (status == SRF_OK && (alpha_source->width != width || alpha_source->height != height ||
+                             alpha_source->channels != image->channels || alpha_depth != bit_depth)) {
+      srf_rows_destroy(alpha_source);
+      alpha_source = NULL;
+      status = srf_fail(message, message_size, SRF_FAILED,
+                        "cannot read '%s': the file changed while it was being read", input);
+    }
   }
   if (status != SRF_OK) {
     srf_rows_destroy(image);
