@@ -26,6 +26,32 @@ public enum Op: Equatable, Sendable {
   /// Marks a result of the graph; its value is its single input.
   case output(name: String)
 
+  // Losses and the reverse-mode ops of training graphs (see SRAutodiff).
+  /// A tensor whose every element is `value`; no operands (its node carries the shape).
+  case fill(value: Float)
+  /// inputs: prediction, target of the same shape. The mean of the loss over all elements: [1].
+  case loss(Loss)
+  /// inputs: prediction, target, upstream gradient [1]. d loss / d prediction.
+  case lossGrad(Loss)
+  /// inputs: dy [N, O, OH, OW], weight. d conv2d / d x for an input of `height` x `width`.
+  case conv2dInputGrad(Conv2dAttributes, height: Int, width: Int)
+  /// inputs: x, dy. d conv2d / d weight for a `kernelHeight` x `kernelWidth` kernel.
+  case conv2dWeightGrad(Conv2dAttributes, kernelHeight: Int, kernelWidth: Int)
+  /// inputs: dy [N, C, H, W]. The sum over batch and pixels: d conv2d / d bias, [C].
+  case biasGrad
+  /// inputs: s, dy. dy where s > 0, dy * slope elsewhere: the backward of leaky_relu (and of
+  /// relu with slope 0), with s the forward input or, for slope >= 0, its output.
+  case leakyReluGrad(slope: Float)
+  /// inputs: x, slope, dy. dy where x > 0, dy * slope[c] elsewhere.
+  case preluGrad
+  /// inputs: x, dy. The sum over batch and pixels of x * dy where x <= 0: d prelu / d slope,
+  /// [C], or [1] for one shared slope (`channels` = 1).
+  case preluSlopeGrad(channels: Int)
+  /// Channels `start` ..< `start` + `count` of x (the backward of concat).
+  case sliceChannels(start: Int, count: Int)
+  /// Sums each `factor` x `factor` block (the backward of upsample_nearest).
+  case upsampleNearestGrad(factor: Int)
+
   // Produced by the compiler's passes (see SRPasses); the interpreter runs them too.
   /// A convolution whose input is nearest-upsampled on the fly and whose result goes through
   /// `epilogue`. inputs: x, weight, then one operand per epilogue step that takes one.
@@ -54,6 +80,17 @@ public enum Op: Equatable, Sendable {
     case .pixelShuffle: "pixel_shuffle"
     case .pixelUnshuffle: "pixel_unshuffle"
     case .output: "output"
+    case .fill: "fill"
+    case .loss(let loss): "\(loss.name)_loss"
+    case .lossGrad(let loss): "\(loss.name)_loss_grad"
+    case .conv2dInputGrad: "conv2d_input_grad"
+    case .conv2dWeightGrad: "conv2d_weight_grad"
+    case .biasGrad: "bias_grad"
+    case .leakyReluGrad: "leaky_relu_grad"
+    case .preluGrad: "prelu_grad"
+    case .preluSlopeGrad: "prelu_slope_grad"
+    case .sliceChannels: "slice_channels"
+    case .upsampleNearestGrad: "upsample_nearest_grad"
     case .fusedConv2d: "conv2d_fused"
     case .elementwise: "elementwise"
     case .toBlocked: "to_blocked"
@@ -84,5 +121,23 @@ public struct FusedConv2dAttributes: Hashable, Sendable {
     self.conv = conv
     self.upsample = upsample
     self.epilogue = epilogue
+  }
+}
+
+/// A pixel loss, averaged over every element (BasicSR's `reduction: mean`).
+public enum Loss: Hashable, Sendable {
+  /// |p - t|.
+  case l1
+  /// (p - t)^2.
+  case mse
+  /// sqrt((p - t)^2 + eps), BasicSR's CharbonnierLoss (eps 1e-12 there).
+  case charbonnier(eps: Float)
+
+  public var name: String {
+    switch self {
+    case .l1: "l1"
+    case .mse: "mse"
+    case .charbonnier: "charbonnier"
+    }
   }
 }

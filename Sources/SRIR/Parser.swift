@@ -98,6 +98,25 @@ extension Op {
       let conv = Conv2dAttributes(stride: try int("stride"), padding: try int("padding"), groups: try int("groups"))
       self = .fusedConv2d(FusedConv2dAttributes(conv: conv, upsample: try int("upsample"), epilogue: try steps("epilogue")))
     case "elementwise": self = .elementwise(try steps("steps"))
+    case "fill": self = .fill(value: try float("value"))
+    case "l1_loss": self = .loss(.l1)
+    case "mse_loss": self = .loss(.mse)
+    case "charbonnier_loss": self = .loss(.charbonnier(eps: try float("eps")))
+    case "l1_loss_grad": self = .lossGrad(.l1)
+    case "mse_loss_grad": self = .lossGrad(.mse)
+    case "charbonnier_loss_grad": self = .lossGrad(.charbonnier(eps: try float("eps")))
+    case "conv2d_input_grad":
+      let conv = Conv2dAttributes(stride: try int("stride"), padding: try int("padding"), groups: try int("groups"))
+      self = .conv2dInputGrad(conv, height: try int("height"), width: try int("width"))
+    case "conv2d_weight_grad":
+      let conv = Conv2dAttributes(stride: try int("stride"), padding: try int("padding"), groups: try int("groups"))
+      self = .conv2dWeightGrad(conv, kernelHeight: try int("kernel_height"), kernelWidth: try int("kernel_width"))
+    case "bias_grad": self = .biasGrad
+    case "leaky_relu_grad": self = .leakyReluGrad(slope: try float("slope"))
+    case "prelu_grad": self = .preluGrad
+    case "prelu_slope_grad": self = .preluSlopeGrad(channels: try int("channels"))
+    case "slice_channels": self = .sliceChannels(start: try int("start"), count: try int("count"))
+    case "upsample_nearest_grad": self = .upsampleNearestGrad(factor: try int("factor"))
     case "to_blocked": self = .toBlocked(unshuffle: try int("unshuffle"))
     case "from_blocked": self = .fromBlocked(shuffle: try int("shuffle"))
     default: throw scanner.error("unknown operation '\(mnemonic)'")

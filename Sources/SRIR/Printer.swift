@@ -51,6 +51,16 @@ extension Op {
       [("stride", "\(a.conv.stride)"), ("padding", "\(a.conv.padding)"), ("groups", "\(a.conv.groups)"),
        ("upsample", "\(a.upsample)"), ("epilogue", a.epilogue.text)]
     case .elementwise(let steps): [("steps", steps.text)]
+    case .fill(let value): [("value", "\(value)")]
+    case .loss(.charbonnier(let eps)), .lossGrad(.charbonnier(let eps)): [("eps", "\(eps)")]
+    case .conv2dInputGrad(let a, let height, let width):
+      [("stride", "\(a.stride)"), ("padding", "\(a.padding)"), ("groups", "\(a.groups)"), ("height", "\(height)"), ("width", "\(width)")]
+    case .conv2dWeightGrad(let a, let kh, let kw):
+      [("stride", "\(a.stride)"), ("padding", "\(a.padding)"), ("groups", "\(a.groups)"), ("kernel_height", "\(kh)"), ("kernel_width", "\(kw)")]
+    case .leakyReluGrad(let slope): [("slope", "\(slope)")]
+    case .preluSlopeGrad(let channels): [("channels", "\(channels)")]
+    case .sliceChannels(let start, let count): [("start", "\(start)"), ("count", "\(count)")]
+    case .upsampleNearestGrad(let r): [("factor", "\(r)")]
     case .toBlocked(let r): [("unshuffle", "\(r)")]
     case .fromBlocked(let r): [("shuffle", "\(r)")]
     default: []

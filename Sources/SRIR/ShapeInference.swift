@@ -21,7 +21,7 @@ public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
   }
 
   switch op {
-  case .input, .parameter:
+  case .input, .parameter, .fill:
     throw ShapeError("\(op.mnemonic) has no operands to infer a shape from")
 
   case .conv2d(let a):
@@ -118,6 +118,83 @@ public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
     let x = try image(0)
     try checkPointwiseOperands(steps, Array(inputShapes.dropFirst()), result: x)
     return x
+
+  case .loss, .lossGrad:
+    let isGrad: Bool
+    if case .lossGrad = op { isGrad = true } else { isGrad = false }
+    try expectCount(isGrad ? 3...3 : 2...2)
+    guard inputShapes[0] == inputShapes[1] else {
+      throw ShapeError("\(op.mnemonic) prediction \(describe(shape: inputShapes[0])) and target \(describe(shape: inputShapes[1])) differ")
+    }
+    if isGrad, inputShapes[2] != [1] {
+      throw ShapeError("\(op.mnemonic) upstream gradient must be [1], got \(describe(shape: inputShapes[2]))")
+    }
+    return isGrad ? inputShapes[0] : [1]
+
+  case .conv2dInputGrad(let a, let height, let width):
+    try expectCount(2...2)
+    let dy = try image(0), w = inputShapes[1]
+    guard w.count == 4 else { throw ShapeError("conv2d_input_grad weight must be [out, in/groups, kh, kw], got \(describe(shape: w))") }
+    let x = [dy[0], w[1] * a.groups, height, width]
+    guard try inferShape(of: .conv2d(a), inputs: [x, w]) == dy else {
+      throw ShapeError("conv2d_input_grad: gradient \(describe(shape: dy)) is not the conv2d of \(describe(shape: x)) by \(describe(shape: w))")
+    }
+    return x
+
+  case .conv2dWeightGrad(let a, let kh, let kw):
+    try expectCount(2...2)
+    let x = try image(0), dy = try image(1)
+    guard x[1] % a.groups == 0, dy[1] % a.groups == 0 else {
+      throw ShapeError("conv2d_weight_grad: channels \(x[1]) and \(dy[1]) must divide into \(a.groups) groups")
+    }
+    let w = [dy[1], x[1] / a.groups, kh, kw]
+    guard try inferShape(of: .conv2d(a), inputs: [x, w]) == dy else {
+      throw ShapeError("conv2d_weight_grad: gradient \(describe(shape: dy)) is not the conv2d of \(describe(shape: x)) by \(describe(shape: w))")
+    }
+    return w
+
+  case .biasGrad:
+    try expectCount(1...1)
+    return [try image(0)[1]]
+
+  case .leakyReluGrad:
+    try expectCount(2...2)
+    guard inputShapes[0] == inputShapes[1] else {
+      throw ShapeError("leaky_relu_grad operands differ: \(describe(shape: inputShapes[0])) and \(describe(shape: inputShapes[1]))")
+    }
+    return inputShapes[0]
+
+  case .preluGrad:
+    try expectCount(3...3)
+    let x = try inferShape(of: .prelu, inputs: Array(inputShapes.prefix(2)))
+    guard inputShapes[2] == x else {
+      throw ShapeError("prelu_grad gradient \(describe(shape: inputShapes[2])) does not match input \(describe(shape: x))")
+    }
+    return x
+
+  case .preluSlopeGrad(let channels):
+    try expectCount(2...2)
+    let x = try image(0)
+    guard inputShapes[1] == x, channels == 1 || channels == x[1] else {
+      throw ShapeError("prelu_slope_grad of \(channels) slopes needs x and gradient of one shape with 1 or \(channels) channels, got \(describe(shape: x)) and \(describe(shape: inputShapes[1]))")
+    }
+    return [channels]
+
+  case .sliceChannels(let start, let count):
+    try expectCount(1...1)
+    let x = try image(0)
+    guard start >= 0, count >= 1, start + count <= x[1] else {
+      throw ShapeError("slice_channels \(start)..<\(start + count) is outside the \(x[1]) channels of \(describe(shape: x))")
+    }
+    return [x[0], count, x[2], x[3]]
+
+  case .upsampleNearestGrad(let r):
+    try expectCount(1...1)
+    let x = try image(0)
+    guard r >= 1, x[2] % r == 0, x[3] % r == 0 else {
+      throw ShapeError("upsample_nearest_grad by \(r) needs height and width divisible by \(r), got \(describe(shape: x))")
+    }
+    return [x[0], x[1], x[2] / r, x[3] / r]
 
   case .toBlocked(let r):
     return try inferShape(of: .pixelUnshuffle(factor: r), inputs: inputShapes)

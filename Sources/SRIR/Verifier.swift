@@ -20,6 +20,12 @@ extension Graph {
         if case .output = nodes[operand].op { throw fail(id, "operand %\(operand) is an output, which yields no value to use") }
       }
       switch node.op {
+      case .fill:
+        guard node.inputs.isEmpty else { throw fail(id, "takes no operands, got \(node.inputs.count)") }
+        guard !node.shape.isEmpty, node.shape.allSatisfy({ $0 > 0 }) else {
+          throw fail(id, "shape \(describe(shape: node.shape)) must have positive extents")
+        }
+        continue
       case .input(let n), .parameter(let n), .output(let n):
         let kind = node.op.mnemonic
         if let other = seen["\(kind) \(n)"] { throw fail(id, "\(kind) name \"\(n)\" is already used by %\(other)") }

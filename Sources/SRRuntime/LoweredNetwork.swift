@@ -193,6 +193,9 @@ private struct Lowering {
       lowerMove(id, from: node.inputs[0], "pixel_shuffle \(r)", .pixelShuffle(r))
     case .pixelUnshuffle(let r):
       lowerMove(id, from: node.inputs[0], "pixel_unshuffle \(r)", .pixelUnshuffle(r))
+    case .fill, .loss, .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad,
+      .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad:
+      throw CompileError(description: "node %\(id): the JIT does not compile training ops such as \(node.op.mnemonic) yet (use --backend reference)")
     }
   }
 

@@ -23,6 +23,9 @@ enum Kernels {
     case .toBlocked(let r): r == 1 ? x[0] : pixelUnshuffle(x[0], r, resultShape)
     case .fromBlocked(let r): r == 1 ? x[0] : pixelShuffle(x[0], r, resultShape)
     case .input, .parameter, .output: preconditionFailure("\(op.mnemonic) is not a computation")
+    case .fill, .loss, .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad,
+      .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad:
+      evaluateTraining(op, x, resultShape: resultShape, threads: threads)!
     }
   }
 

@@ -33,6 +33,57 @@ final class TextIRTests: XCTestCase {
     XCTAssertEqual(try Graph(parsing: graph.text), graph)
   }
 
+  /// Every loss and reverse-mode op prints and parses back (a stride-2 convolution's input
+  /// size is an attribute: it cannot be inferred from the gradient's).
+  let trainingText = """
+    graph training {
+      %0 = input "lq" : [2, 4, 7, 5]
+      %1 = input "gt" : [2, 4, 7, 5]
+      %2 = param "w" : [6, 2, 3, 3]
+      %3 = conv2d %0, %2 {stride = 2, padding = 1, groups = 2} : [2, 6, 4, 3]
+      %4 = fill {value = 1.0} : [1]
+      %5 = charbonnier_loss %0, %1 {eps = 1e-12} : [1]
+      %6 = charbonnier_loss_grad %0, %1, %4 {eps = 1e-12} : [2, 4, 7, 5]
+      %7 = l1_loss_grad %0, %1, %5 : [2, 4, 7, 5]
+      %8 = mse_loss %0, %1 : [1]
+      %9 = conv2d_input_grad %3, %2 {stride = 2, padding = 1, groups = 2, height = 7, width = 5} : [2, 4, 7, 5]
+      %10 = conv2d_weight_grad %0, %3 {stride = 2, padding = 1, groups = 2, kernel_height = 3, kernel_width = 3} : [6, 2, 3, 3]
+      %11 = bias_grad %3 : [6]
+      %12 = leaky_relu_grad %0, %6 {slope = 0.2} : [2, 4, 7, 5]
+      %13 = param "a" : [4]
+      %14 = prelu_grad %0, %13, %7 : [2, 4, 7, 5]
+      %15 = prelu_slope_grad %0, %7 {channels = 4} : [4]
+      %16 = slice_channels %3 {start = 2, count = 3} : [2, 3, 4, 3]
+      %17 = upsample_nearest %0 {factor = 2} : [2, 4, 14, 10]
+      %18 = upsample_nearest_grad %17 {factor = 2} : [2, 4, 7, 5]
+      %19 = output "loss" %8 : [1]
+      %20 = output "grad:w" %10 : [6, 2, 3, 3]
+    }
+
+    """
+
+  func testTrainingOpsRoundTrip() throws {
+    let graph = try Graph(parsing: trainingText)
+    XCTAssertEqual(graph.text, trainingText)
+    XCTAssertEqual(try Graph(parsing: graph.text), graph)
+  }
+
+  func testTrainingOpShapesAreChecked() {
+    let cases: [(String, String)] = [
+      ("%2 = conv2d_input_grad %0, %1 {stride = 1, padding = 1, groups = 1, height = 9, width = 5} : [1, 4, 9, 5]",
+       "conv2d_input_grad: gradient [1, 4, 7, 5] is not the conv2d of [1, 4, 9, 5] by [4, 4, 3, 3]"),
+      ("%2 = slice_channels %0 {start = 3, count = 2} : [1, 2, 7, 5]", "slice_channels 3..<5 is outside the 4 channels of [1, 4, 7, 5]"),
+      ("%2 = mse_loss_grad %0, %0, %0 : [1, 4, 7, 5]", "mse_loss_grad upstream gradient must be [1], got [1, 4, 7, 5]"),
+      ("%2 = prelu_slope_grad %0, %0 {channels = 3} : [3]", "prelu_slope_grad of 3 slopes needs x and gradient of one shape with 1 or 3 channels"),
+    ]
+    for (line, expected) in cases {
+      let text = "graph g {\n  %0 = input \"x\" : [1, 4, 7, 5]\n  %1 = param \"w\" : [4, 4, 3, 3]\n  \(line)\n  %3 = output \"y\" %2 : [1]\n}\n"
+      XCTAssertThrowsError(try Graph(parsing: text), line) { error in
+        XCTAssertTrue("\(error)".contains(expected), "\(error)")
+      }
+    }
+  }
+
   func testEveryNetworkRoundTrips() throws {
     let networks: [any Network] = [
       RRDBNet(scale: 4, numFeat: 8, numBlock: 2, numGrowCh: 4),
