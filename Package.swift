@@ -6,7 +6,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "srfuse", targets: ["srfuse"]),
-    .library(name: "SRFuse", targets: ["SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRImage"]),
+    .library(name: "SRFuse", targets: ["SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRRuntime", "SRWeights", "SRImage"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,6 +32,8 @@ let package = Package(
     .target(name: "SRPasses", dependencies: ["SRIR"]),
     // LLVM IR emission for fused kernels: blocked layout, direct conv, layout conversions.
     .target(name: "SRCodegen", dependencies: ["CLLVM", "SRIR"]),
+    // Reverse-mode autodiff: training graphs (loss and gradients) as ordinary IR.
+    .target(name: "SRAutodiff", dependencies: ["SRIR"]),
 
     // MARK: Runtime, weights, images
     .target(name: "SRRuntime", dependencies: ["SRIR", "SRPasses", "SRCodegen", "CBLAS", "CLLVM", "CRuntime"]),
@@ -50,7 +52,7 @@ let package = Package(
     .executableTarget(
       name: "srfuse",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRAOT",
+        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRRuntime", "SRWeights", "SRAOT",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),
@@ -58,15 +60,16 @@ let package = Package(
     .executableTarget(name: "srfuse-kernel-bench", dependencies: ["SRCodegen", "SRRuntime"]),
 
     // MARK: Tests
-    .target(name: "SRTestSupport", path: "Tests/SRTestSupport"),
+    .target(name: "SRTestSupport", dependencies: ["SRIR"], path: "Tests/SRTestSupport"),
     .testTarget(name: "SRIRTests", dependencies: ["SRIR", "SRDSL", "SRGraphs"]),
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
+    .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),
     .testTarget(name: "SRPassesTests", dependencies: ["SRIR", "SRPasses", "SRGraphs", "SRRuntime", "SRTestSupport"]),
     .testTarget(name: "SRAOTTests", dependencies: ["SRAOT", "SRImage", "SRRuntime", "SRIR", "SRPasses", "SRGraphs", "SRWeights", "SRDSL", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.
-    .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage", "SRTestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["srfuse", "SRImage", "SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRTestSupport"]),
   ]
 )

@@ -8,6 +8,16 @@ public final class GraphBuilder {
     graph = Graph(name: name)
   }
 
+  /// Continues `graph` (the autodiff pass appends a backward pass to a forward graph).
+  public init(graph: Graph) {
+    self.graph = graph
+  }
+
+  /// Appends a node whose shape is not inferred from operands (`fill`).
+  public func constant(_ value: Float, shape: [Int]) -> ValueID {
+    graph.append(Node(op: .fill(value: value), inputs: [], shape: shape))
+  }
+
   public func shape(of value: ValueID) -> [Int] { graph[value].shape }
 
   public func input(_ name: String, shape: [Int]) -> ValueID {

@@ -31,8 +31,11 @@ public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
     guard a.stride >= 1, a.padding >= 0, a.groups >= 1 else {
       throw ShapeError("conv2d needs stride >= 1, padding >= 0, groups >= 1 (got \(a.stride), \(a.padding), \(a.groups))")
     }
-    guard x[1] % a.groups == 0, w[0] % a.groups == 0, w[1] * a.groups == x[1] else {
+    guard w[1] * a.groups == x[1] else {
       throw ShapeError("conv2d input \(describe(shape: x)) has \(x[1]) channels but weight \(describe(shape: w)) with groups \(a.groups) expects \(w[1] * a.groups)")
+    }
+    guard w[0] % a.groups == 0 else {
+      throw ShapeError("conv2d weight \(describe(shape: w)) has \(w[0]) output channels, which do not divide into \(a.groups) groups")
     }
     if inputShapes.count == 3, inputShapes[2] != [w[0]] {
       throw ShapeError("conv2d bias \(describe(shape: inputShapes[2])) does not match \(w[0]) output channels")

@@ -1,0 +1,70 @@
+import Foundation
+import SRGraphs
+import SRIR
+import SRImage
+import SRRuntime
+import SRWeights
+import XCTest
+
+/// `srfuse grad`: the loss and every gradient of a batch written to safetensors; bad pairs are
+/// clear errors that leave no file. (The gradients' values are checked against PyTorch
+/// autograd in SRAutodiffTests.)
+final class GradCommandTests: XCTestCase {
+  let weights = Paths.fixtures.appendingPathComponent("reference/srvgg-x4-prelu.safetensors").path
+
+  func testWritesTheLossAndEveryGradient() throws {
+    let folder = try temporaryDirectory(self)
+    var (lq, gt): ([String], [String]) = ([], [])
+    for index in 0..<2 {
+      lq.append(folder.appendingPathComponent("lq\(index).png").path)
+      gt.append(folder.appendingPathComponent("gt\(index).png").path)
+      try writeTestImage(URL(fileURLWithPath: lq[index]), width: 5, height: 4, channels: index == 0 ? 3 : 1)
+      try writeTestImage(URL(fileURLWithPath: gt[index]), width: 20, height: 16, channels: 3, bitDepth: 16)
+    }
+    let output = folder.appendingPathComponent("grads.safetensors").path
+    let result = try srfuse(["grad", "--weights", weights, "--lq"] + lq + ["--gt"] + gt + ["--loss", "mse", "-o", output])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stdout.hasPrefix("wrote \(output): mse loss "), result.stdout)
+
+    let written = try loadStateDict(path: output).stateDict
+    let parameters = try loadStateDict(path: weights).stateDict
+    XCTAssertEqual(Set(written.keys), Set(parameters.keys).union(["loss"]))
+    for (name, tensor) in parameters { XCTAssertEqual(written[name]?.shape, tensor.shape, name) }
+
+    // The loss is the mean squared error of the network's output (the interpreter's forward
+    // pass, tested against PyTorch) over both pairs, gray input run as RGB.
+    let network = SRVGGNetCompact(numFeat: 16, numConv: 4, upscale: 4, activation: .prelu)
+    let forward = try ReferenceInterpreter(graph: try network.graph(height: 4, width: 5), parameters: parameters)
+    var total = 0.0
+    for index in 0..<2 {
+      let input = try PNG.read(lq[index]), target = try PNG.read(gt[index])
+      let rgb = input.channels == 3 ? input.planes : input.planes + input.planes + input.planes
+      let y = try forward.run(["input": Tensor(shape: [1, 3, 4, 5], data: rgb)])["output"]!
+      total += zip(y.data, target.planes).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+    }
+    XCTAssertEqual(Double(written["loss"]!.data[0]), total / Double(2 * 3 * 16 * 20), accuracy: 1e-6)
+  }
+
+  func testBadPairsAreClearErrorsAndLeaveNoFile() throws {
+    let folder = try temporaryDirectory(self)
+    let (small, large, other) = (folder.appendingPathComponent("small.png"), folder.appendingPathComponent("large.png"), folder.appendingPathComponent("other.png"))
+    try writeTestImage(small, width: 4, height: 4, channels: 3)
+    try writeTestImage(large, width: 16, height: 16, channels: 3)
+    try writeTestImage(other, width: 5, height: 4, channels: 3)
+    let output = folder.appendingPathComponent("out.safetensors").path
+    let cases: [([String], String)] = [
+      (["--lq", small.path, "--gt", large.path, large.path], "--lq names 1 images but --gt 2"),
+      (["--lq", small.path, other.path, "--gt", large.path, large.path], "'\(other.path)' is 5x4 but '\(small.path)' is 4x4: a batch takes one size"),
+      (["--lq", small.path, "--gt", small.path], "'\(small.path)' is 4x4 but srvgg-x4-prelu.safetensors upscales '\(small.path)' (4x4) to 16x16"),
+      (["--lq", small.path, "--gt", large.path, "--loss", "huber"], "The value 'huber' is invalid for '--loss <loss>'"),
+      (["--lq", small.path, "--gt", large.path, "--backend", "jit"], "the JIT does not compile training graphs yet; use --backend reference"),
+      (["--lq", folder.appendingPathComponent("missing.png").path, "--gt", large.path], "cannot read '\(folder.appendingPathComponent("missing.png").path)'"),
+    ]
+    for (arguments, expected) in cases {
+      let result = try srfuse(["grad", "--weights", weights] + arguments + ["-o", output])
+      XCTAssertNotEqual(result.status, 0, "\(arguments)")
+      XCTAssertTrue(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+    }
+    XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)), ["small.png", "large.png", "other.png"])
+  }
+}
