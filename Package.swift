@@ -63,7 +63,7 @@ let package = Package(
     .target(name: "SRTestSupport", dependencies: ["SRIR"], path: "Tests/SRTestSupport"),
     .testTarget(name: "SRIRTests", dependencies: ["SRIR", "SRDSL", "SRGraphs"]),
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
-    .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRTestSupport"]),
+    .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),

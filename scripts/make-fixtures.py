@@ -32,6 +32,12 @@ writer, so re-running reproduces every file byte for byte; README.md there lists
    the ncnn weights converted to a PyTorch state_dict and run by this file's RRDBNet. The PSNRs
    between them are printed and stored in the metadata; the converted weights are not saved.
 
+3. Gradients of the random-weight models, by PyTorch autograd in float64:
+       <name>.grad.safetensors  lq (batch x 3 x H x W) and gt (float32, uniform [0,1]), loss
+                                (float64), grad.<key> for every parameter (float32), and for
+                                SRVGG param.<key>: its PReLU slopes with every other one negated
+   The loss (L1, MSE or Charbonnier, BasicSR's mean reduction) is in the metadata ("loss").
+
 Every step checks its result and the script exits non-zero on any failure.
 """
 
@@ -100,6 +106,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from safetensors import safe_open  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
@@ -340,6 +347,63 @@ def make_random_fixture(name, config, size, seed, pth_key):
     params = sum(t.numel() for t in state.values())
     print(f"  {name:16s} {params:6d} params  input {height}x{width}  output std {std:.3f}"
           f"  fp32 vs f64 max {err:.2e}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient fixtures: PyTorch autograd in float64 on the random-weight models
+# ---------------------------------------------------------------------------------------------
+
+# name of a random-weight model above, pixel loss, batch, LR input (H, W), seed
+GRADIENT_CASES = [
+    ("rrdbnet-x4", "l1", 3, (6, 5), 2001),
+    ("rrdbnet-x2", "mse", 3, (6, 4), 2002),
+    ("rrdbnet-x1", "charbonnier", 2, (8, 4), 2003),
+    ("srvgg-x4-prelu", "l1", 3, (5, 7), 2004),
+]
+
+
+def pixel_loss(kind, prediction, target):
+    """BasicSR's L1Loss, MSELoss and CharbonnierLoss (eps 1e-12), all with reduction 'mean'."""
+    if kind == "l1":
+        return F.l1_loss(prediction, target)
+    if kind == "mse":
+        return F.mse_loss(prediction, target)
+    return torch.mean(torch.sqrt((prediction - target) ** 2 + 1e-12))
+
+
+def make_gradient_fixture(name, loss_kind, batch, size, seed):
+    """<name>.grad.safetensors: lq, gt (float32, the values SRFuse reads), the float64 loss and
+    every parameter's float64 gradient (stored as float32, keys grad.<state_dict key>).
+
+    SRVGG's slopes are given both signs first (stored as param.<key>, overriding the weights
+    file): with negative slopes PReLU's backward must take its mask from the input, not the output.
+    """
+    config = next(c for n, c, *_ in RANDOM_MODELS if n == name)
+    model = build(config)
+    model.load_state_dict(load_file(str(OUT_DIR / f"{name}.safetensors")))
+    overrides = {}
+    with torch.no_grad():
+        for module_name, module in model.named_modules():
+            if isinstance(module, nn.PReLU):
+                module.weight[1::2] *= -1
+                overrides[f"param.{module_name}.weight"] = module.weight.detach().clone()
+    generator = torch.Generator().manual_seed(seed)
+    scale = config.get("scale", config.get("upscale"))
+    height, width = size
+    lq = torch.rand(batch, 3, height, width, generator=generator)
+    gt = torch.rand(batch, 3, height * scale, width * scale, generator=generator)
+
+    model = model.double()
+    loss = pixel_loss(loss_kind, model(lq.double()), gt.double())
+    loss.backward()
+    tensors = {"lq": lq, "gt": gt, "loss": loss.detach().reshape(1)}
+    tensors.update(overrides)
+    for key, parameter in model.named_parameters():
+        check(parameter.grad is not None and parameter.grad.abs().max() > 0, f"{name}: {key} has no gradient")
+        tensors[f"grad.{key}"] = parameter.grad.float().contiguous()
+    save_file(tensors, OUT_DIR / f"{name}.grad.safetensors",
+              metadata=tensor_metadata(config, loss=loss_kind, seed=seed))
+    print(f"  {name:16s} {loss_kind:11s} batch {batch}  input {height}x{width}  loss {loss.item():.6f}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -595,6 +659,10 @@ def main():
     for name, config, size, seed, pth_key in RANDOM_MODELS:
         make_random_fixture(name, config, size, seed, pth_key)
 
+    print(f"gradients (PyTorch autograd, float64) -> {OUT_DIR.relative_to(REPO)}/")
+    for case in GRADIENT_CASES:
+        make_gradient_fixture(*case)
+
     needed = [MODELS_DIR / f"{m}.{ext}" for _, m, _, _ in REAL_MODELS for ext in ("param", "bin")]
     if not all(p.exists() for p in needed):
         _run([str(REPO / "scripts" / "fetch-models")], "fetch-models failed")
@@ -610,7 +678,8 @@ def main():
             total += path.stat().st_size
             print(f"  {path.stat().st_size:9,d}  {path.name}")
     print(f"  {total:9,d}  total")
-    check(total < 2_000_000, f"fixtures total {total:,} bytes, over the 2 MB budget")
+    # 2 MB for the forward fixtures, and about 0.4 MB for the gradient ones.
+    check(total < 2_500_000, f"fixtures total {total:,} bytes, over the 2.5 MB budget")
 
 
 if __name__ == "__main__":
