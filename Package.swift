@@ -6,7 +6,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "srfuse", targets: ["srfuse"]),
-    .library(name: "SRFuse", targets: ["SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRRuntime", "SRWeights", "SRImage"]),
+    .library(name: "SRFuse", targets: ["SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRTraining", "SRRuntime", "SRWeights", "SRImage"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +34,8 @@ let package = Package(
     .target(name: "SRCodegen", dependencies: ["CLLVM", "SRIR"]),
     // Reverse-mode autodiff: training graphs (loss and gradients) as ordinary IR.
     .target(name: "SRAutodiff", dependencies: ["SRIR"]),
+    // Training state over flat buffers: parameters, optimizers, EMA, gradient clipping.
+    .target(name: "SRTraining", dependencies: ["SRIR"]),
 
     // MARK: Runtime, weights, images
     .target(name: "SRRuntime", dependencies: ["SRIR", "SRPasses", "SRCodegen", "CBLAS", "CLLVM", "CRuntime"]),
@@ -64,6 +66,7 @@ let package = Package(
     .testTarget(name: "SRIRTests", dependencies: ["SRIR", "SRDSL", "SRGraphs"]),
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRRuntime", "SRWeights", "SRTestSupport"]),
+    .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),

@@ -38,6 +38,12 @@ writer, so re-running reproduces every file byte for byte; README.md there lists
                                 SRVGG param.<key>: its PReLU slopes with every other one negated
    The loss (L1, MSE or Charbonnier, BasicSR's mean reduction) is in the metadata ("loss").
 
+4. torch.optim runs (Adam, Adam with L2, AdamW, SGD with momentum, Nesterov SGD; some with
+   clip_grad_norm_) over six steps with fresh gradients and changing learning rates, and
+   BasicSR's EMA beside them:
+       optimizer-<name>.safetensors  initial.<p>, grad<s>.<p>, after<s>.<p>, ema<s>.<p>,
+                                     state.<p>.<buffer> (float32)
+
 Every step checks its result and the script exits non-zero on any failure.
 """
 
@@ -407,6 +413,60 @@ def make_gradient_fixture(name, loss_kind, batch, size, seed):
 
 
 # ---------------------------------------------------------------------------------------------
+# Optimizer fixtures: torch.optim steps with changing gradients and learning rates
+# ---------------------------------------------------------------------------------------------
+
+# name, torch.optim class and options, max gradient norm (None: no clipping), seed
+OPTIMIZER_CASES = [
+    ("adam", "Adam", dict(betas=(0.9, 0.99)), None, 3001),
+    ("adam-l2", "Adam", dict(weight_decay=1e-2), None, 3002),
+    ("adamw", "AdamW", dict(), 0.5, 3003),
+    ("sgd-momentum", "SGD", dict(momentum=0.9, weight_decay=1e-4), None, 3004),
+    ("sgd-nesterov", "SGD", dict(momentum=0.9, dampening=0.0, nesterov=True), 0.5, 3005),
+]
+OPTIMIZER_STEPS = 6
+OPTIMIZER_LRS = [1e-2, 2e-2, 5e-3, 1e-2, 3e-2, 1e-3]
+EMA_DECAY = 0.9
+
+
+def make_optimizer_fixture(name, optimizer_class, options, max_norm, seed):
+    """optimizer-<name>.safetensors: two parameters (a 4x3x3x3 weight and a bias), and per step
+    s: grad<s>.<p> (drawn fresh each step), lr in the metadata, after<s>.<p> (the parameters),
+    ema<s>.<p> (BasicSR's EMA, decay 0.9, started from the initial parameters); the optimizer's
+    state after the last step as state.<p>.<buffer>. float32 throughout, as torch trains."""
+    generator = torch.Generator().manual_seed(seed)
+    params = {"weight": torch.randn(4, 3, 3, 3, generator=generator), "bias": torch.randn(4, generator=generator)}
+    tensors = {f"initial.{k}": v.clone() for k, v in params.items()}
+    live = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    ema = {k: v.clone() for k, v in params.items()}
+    optimizer = getattr(torch.optim, optimizer_class)(list(live.values()), lr=OPTIMIZER_LRS[0], **options)
+    for step, lr in enumerate(OPTIMIZER_LRS):
+        for key, parameter in live.items():
+            parameter.grad = torch.randn(parameter.shape, generator=generator) * (0.5 + step)
+            tensors[f"grad{step}.{key}"] = parameter.grad.clone()
+        if max_norm is not None:
+            torch.nn.utils.clip_grad_norm_(list(live.values()), max_norm)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        optimizer.step()
+        with torch.no_grad():
+            for key, parameter in live.items():
+                ema[key].mul_(EMA_DECAY).add_(parameter, alpha=1 - EMA_DECAY)
+                tensors[f"after{step}.{key}"] = parameter.detach().clone()
+                tensors[f"ema{step}.{key}"] = ema[key].clone()
+    for key, parameter in live.items():
+        for buffer, value in optimizer.state[parameter].items():
+            if torch.is_tensor(value) and value.dim() > 0:
+                tensors[f"state.{key}.{buffer}"] = value.clone()
+    metadata = {"optimizer": optimizer_class, "options": json.dumps(options, sort_keys=True),
+                "max_norm": "" if max_norm is None else str(max_norm), "ema_decay": str(EMA_DECAY),
+                "lrs": json.dumps(OPTIMIZER_LRS), "steps": str(OPTIMIZER_STEPS), "seed": str(seed),
+                "generator": "scripts/make-fixtures.py", "torch": torch.__version__}
+    save_file(tensors, OUT_DIR / f"optimizer-{name}.safetensors", metadata=metadata)
+    print(f"  {name:14s} {optimizer_class} {options} clip {max_norm}")
+
+
+# ---------------------------------------------------------------------------------------------
 # ncnn models: reading .param/.bin, running them, converting to PyTorch state_dicts
 # ---------------------------------------------------------------------------------------------
 
@@ -662,6 +722,10 @@ def main():
     print(f"gradients (PyTorch autograd, float64) -> {OUT_DIR.relative_to(REPO)}/")
     for case in GRADIENT_CASES:
         make_gradient_fixture(*case)
+
+    print(f"optimizers (torch.optim, {OPTIMIZER_STEPS} steps) -> {OUT_DIR.relative_to(REPO)}/")
+    for case in OPTIMIZER_CASES:
+        make_optimizer_fixture(*case)
 
     needed = [MODELS_DIR / f"{m}.{ext}" for _, m, _, _ in REAL_MODELS for ext in ("param", "bin")]
     if not all(p.exists() for p in needed):

@@ -1,0 +1,36 @@
+import SRIR
+import SRTraining
+import XCTest
+
+final class FlatParametersTests: XCTestCase {
+  let layout: [(name: String, shape: [Int])] = [("conv.weight", [2, 1, 1, 2]), ("conv.bias", [2])]
+
+  /// The buffer is the tensors one after another in the given order, in their own layout.
+  func testLaysTensorsOutInOrderAndBack() throws {
+    let tensors: StateDict = ["conv.weight": Tensor(shape: [2, 1, 1, 2], data: [1, 2, 3, 4]), "conv.bias": Tensor(shape: [2], data: [5, 6])]
+    let flat = try FlatParameters(layout, from: tensors)
+    XCTAssertEqual(flat.values, [1, 2, 3, 4, 5, 6])
+    XCTAssertEqual(flat.offsets, [0, 4])
+    XCTAssertEqual(flat.stateDict, tensors)
+    XCTAssertEqual(try flat.flatten(tensors.mapValues { Tensor(shape: $0.shape, data: $0.data.map { -$0 }) }), [-1, -2, -3, -4, -5, -6])
+  }
+
+  func testMissingOrMisshapenTensorsAreNamed() {
+    XCTAssertThrowsError(try FlatParameters(layout, from: ["conv.weight": Tensor(zeros: [2, 1, 1, 2])])) {
+      XCTAssertEqual("\($0)", "parameter 'conv.bias' [2] is not given")
+    }
+    XCTAssertThrowsError(try FlatParameters(layout, from: ["conv.weight": Tensor(zeros: [2, 2]), "conv.bias": Tensor(zeros: [2])])) {
+      XCTAssertEqual("\($0)", "parameter 'conv.weight' has shape [2, 2] but [2, 1, 1, 2] is expected")
+    }
+  }
+
+  /// torch's clip_grad_norm_: scaled to max_norm / (norm + 1e-6) only when the norm is larger.
+  func testClippingScalesOnlyLargeGradients() {
+    var gradients: [Float] = [3, 4]
+    XCTAssertEqual(clipGradientNorm(&gradients, maxNorm: 10), 5)
+    XCTAssertEqual(gradients, [3, 4])
+    XCTAssertEqual(clipGradientNorm(&gradients, maxNorm: 1), 5)
+    XCTAssertEqual(gradients[0], 3 / (5 + 1e-6), accuracy: 1e-7)
+    XCTAssertEqual(gradients[1], 4 / (5 + 1e-6), accuracy: 1e-7)
+  }
+}
