@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SRAutodiff
 import SRDSL
 import SRIR
 import SRPasses
@@ -33,10 +34,21 @@ struct Inspect: ParsableCommand {
   @Option(help: "Skip this pass or planning step (repeatable).")
   var disablePass: [String] = []
 
+  @Flag(help: "Print the training graph instead (forward, loss and backward, unfused) and what it keeps from the forward pass.")
+  var training = false
+
+  @Option(help: "With --training: the pixel loss.")
+  var loss = LossName.l1
+
+  @Option(help: "With --training: the batch size.")
+  var batch = 1
+
   func validate() throws {
     if after != nil, afterAll { throw ValidationError("give --after PASS or --after-all, not both") }
     if [model, graph, weights].allSatisfy({ $0 == nil }) { throw ValidationError("give --model, --graph or --weights") }
     if model != nil, graph != nil || weights != nil { throw ValidationError("--model names its own graph and weights") }
+    if training, after != nil || afterAll { throw ValidationError("the training graph has no passes of its own yet: --training takes no --after or --after-all") }
+    guard batch >= 1 else { throw ValidationError("--batch must be at least 1, not \(batch)") }
   }
 
   func run() throws {
@@ -59,6 +71,14 @@ struct Inspect: ParsableCommand {
     }
     guard height % network.inputMultiple == 0, width % network.inputMultiple == 0 else {
       throw CLIError("\(network.name) takes inputs whose height and width are multiples of \(network.inputMultiple), not \(input)")
+    }
+    if training {
+      let forward = try network.graph(height: height, width: width, batch: batch)
+      let graph = try TrainingGraph.make(of: forward, loss: loss.loss)
+      print(graph.text, terminator: "")
+      printSummary(forward, height: height, width: width, postResize: postResize)
+      printTrainingSummary(graph, forward: forward)
+      return
     }
     let written = try network.graph(height: height, width: width)
     var optimized = written
@@ -99,6 +119,33 @@ struct Inspect: ParsableCommand {
       }
       previous = graph
     }
+  }
+
+  /// Node counts, and the forward values the backward pass reads (what training must keep
+  /// in memory between the two), by the op that made them.
+  private func printTrainingSummary(_ graph: Graph, forward: Graph) {
+    let forwardCount = forward.nodes.count - 1  // the training graph drops the forward output
+    let backward = graph.nodes.indices.filter { $0 >= forwardCount }
+    var kinds: [String: Int] = [:]
+    for id in backward {
+      switch graph[id].op {
+      case .input, .output, .fill: continue
+      default: kinds[graph[id].op.mnemonic, default: 0] += 1
+      }
+    }
+    print("// training graph at batch \(batch): \(forwardCount) forward nodes, \(kinds.values.reduce(0, +)) loss and backward operations ("
+      + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")")
+    var stored: [String: (count: Int, bytes: Int)] = [:]
+    let read = Set(backward.flatMap { graph[$0].inputs })
+    for id in 0..<forwardCount where read.contains(id) {
+      if case .parameter = graph[id].op { continue }
+      let bytes = graph[id].shape.reduce(4, *)
+      stored[graph[id].op.mnemonic, default: (0, 0)].count += 1
+      stored[graph[id].op.mnemonic, default: (0, 0)].bytes += bytes
+    }
+    let total = stored.values.reduce(0) { $0 + $1.bytes }
+    print(String(format: "// kept from the forward pass for the backward (reference interpreter, unfused): %.2f MiB: ", Double(total) / 1048576)
+      + stored.sorted { $0.key < $1.key }.map { String(format: "%d %@ (%.2f MiB)", $0.value.count, $0.key, Double($0.value.bytes) / 1048576) }.joined(separator: ", "))
   }
 
   private func printSummary(_ ir: Graph, height: Int, width: Int, postResize: Float?) {

@@ -67,4 +67,20 @@ final class GradCommandTests: XCTestCase {
     }
     XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)), ["small.png", "large.png", "other.png"])
   }
+
+  /// `inspect --training` prints the training graph (which parses back) and what the backward
+  /// pass keeps from the forward one: PReLU keeps its input (slopes can be negative), and the
+  /// next convolution's weight gradient reads PReLU's output.
+  func testInspectTrainingPrintsTheGraphAndWhatItKeeps() throws {
+    let result = try srfuse(["inspect", "--graph", "srvggnet-compact", "--training", "--input", "4x4", "--batch", "2", "--loss", "charbonnier"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let text = result.stdout.components(separatedBy: "\n}\n")[0] + "\n}\n"
+    let graph = try Graph(parsing: text)
+    XCTAssertEqual(graph.inputs.map(\.name), ["lq", "gt"])
+    XCTAssertEqual(graph[graph.inputs[0].id].shape, [2, 3, 4, 4])
+    XCTAssertTrue(result.stdout.contains("charbonnier_loss_grad"), result.stdout)
+    XCTAssertTrue(result.stdout.contains("// training graph at batch 2: "), result.stdout)
+    let kept = try XCTUnwrap(result.stdout.components(separatedBy: "\n").first { $0.hasPrefix("// kept from the forward pass") })
+    XCTAssertTrue(kept.contains(" conv2d (") && kept.contains(" prelu ("), kept)
+  }
 }
