@@ -14,9 +14,17 @@ public struct CompileError: Error, CustomStringConvertible, Sendable {
 /// Build it from a graph that went through `Pipeline.inference` (any pass may have been
 /// disabled: lowering legalizes the layout itself and runs unfused operations one by one).
 /// Not reentrant: one run at a time, as the arena is shared between runs.
+///
+/// A batch runs image by image, in order, through the lowering of one image (`lowered` is the
+/// graph at batch 1): the arena holds one image's activations whatever the batch.
 public final class CompiledNetwork: @unchecked Sendable {
   public let lowered: LoweredNetwork
+  /// The legalized graph of one image.
   public var graph: Graph { lowered.graph }
+  /// Images per run.
+  public let batch: Int
+  /// Input and output shapes at `batch`, by name.
+  private let inputShapes: [String: [Int]], outputShapes: [String: [Int]]
   public var plan: BufferPlan { lowered.plan }
   /// Milliseconds spent compiling the kernels this network needed that were not yet cached.
   public private(set) var compileMilliseconds = 0.0
@@ -32,7 +40,11 @@ public final class CompiledNetwork: @unchecked Sendable {
   public init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
               target: TargetDescription = .host) throws {
     pool = ThreadPool.shared(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-    let lowered = try LoweredNetwork(graph: optimized, parameters: parameters, disabled: disabled, threads: pool.threads)
+    batch = optimized.batch
+    inputShapes = Dictionary(uniqueKeysWithValues: optimized.inputs.map { ($0.name, optimized[$0.id].shape) })
+    outputShapes = Dictionary(uniqueKeysWithValues: optimized.outputs.map { ($0.name, optimized[$0.id].shape) })
+    let image = batch == 1 ? optimized : try optimized.withBatch(1)
+    let lowered = try LoweredNetwork(graph: image, parameters: parameters, disabled: disabled, threads: pool.threads)
     self.lowered = lowered
     // An impossible size is an error, not an allocation failure in the middle of a run.
     guard UInt64(lowered.plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {
@@ -64,23 +76,48 @@ public final class CompiledNetwork: @unchecked Sendable {
     _ inputs: [String: Tensor], writingInto destinations: [String: UnsafeMutableBufferPointer<Float>],
     progress: (Int, Int) -> Void = { _, _ in }
   ) throws -> [String: Tensor] {
-    var context = RunContext(arena: arena.pointer, pool: pool, plain: [:], results: [:])
     for (name, destination) in destinations {
-      guard let id = graph.outputs.first(where: { $0.name == name })?.id else {
-        throw CompileError(description: "the network has no output '\(name)'")
+      guard let shape = outputShapes[name] else { throw CompileError(description: "the network has no output '\(name)'") }
+      guard destination.count == shape.reduce(1, *) else {
+        throw CompileError(description: "output '\(name)' \(describe(shape: shape)) does not fit in \(destination.count) floats")
       }
-      guard destination.count == graph[id].shape.reduce(1, *) else {
-        throw CompileError(description: "output '\(name)' \(describe(shape: graph[id].shape)) does not fit in \(destination.count) floats")
-      }
-      context.destinations[id] = destination
     }
-    for (name, id) in graph.inputs {
-      guard let tensor = inputs[name] else { throw CompileError(description: "input '\(name)' \(describe(shape: graph[id].shape)) is not given") }
-      guard tensor.shape == graph[id].shape else {
-        throw CompileError(description: "input '\(name)' has shape \(describe(shape: tensor.shape)) but the network was compiled for \(describe(shape: graph[id].shape))")
+    for (name, shape) in inputShapes.sorted(by: { $0.key < $1.key }) {
+      guard let tensor = inputs[name] else { throw CompileError(description: "input '\(name)' \(describe(shape: shape)) is not given") }
+      guard tensor.shape == shape else {
+        throw CompileError(description: "input '\(name)' has shape \(describe(shape: tensor.shape)) but the network was compiled for \(describe(shape: shape))")
       }
-      context.plain[id] = tensor
     }
+    if batch == 1 { return runImage(inputs, destinations, progress: progress) }
+    // Image by image: slices of the inputs in, slices of the destinations or results out.
+    var results: [String: [Float]] = [:]
+    for image in 0..<batch {
+      let imageInputs = inputs.mapValues { Self.image(image, of: $0, batch: batch) }
+      let imageDestinations = destinations.mapValues { buffer in
+        let count = buffer.count / batch
+        return UnsafeMutableBufferPointer(rebasing: buffer[image * count..<(image + 1) * count])
+      }
+      let imageResults = runImage(imageInputs, imageDestinations) { done, total in progress(image * total + done, batch * total) }
+      for (name, tensor) in imageResults { results[name, default: []] += tensor.data }
+    }
+    return Dictionary(uniqueKeysWithValues: results.map { ($0.key, Tensor(shape: outputShapes[$0.key]!, data: $0.value)) })
+  }
+
+  /// Image `index` of a [batch, ...] tensor, as [1, ...].
+  private static func image(_ index: Int, of tensor: Tensor, batch: Int) -> Tensor {
+    let count = tensor.count / batch
+    var shape = tensor.shape
+    shape[0] = 1
+    return Tensor(shape: shape, data: Array(tensor.data[index * count..<(index + 1) * count]))
+  }
+
+  /// One image through the steps.
+  private func runImage(
+    _ inputs: [String: Tensor], _ destinations: [String: UnsafeMutableBufferPointer<Float>], progress: (Int, Int) -> Void
+  ) -> [String: Tensor] {
+    var context = RunContext(arena: arena.pointer, pool: pool, plain: [:], results: [:])
+    for (name, destination) in destinations { context.destinations[graph.outputs.first { $0.name == name }!.id] = destination }
+    for (name, id) in graph.inputs { context.plain[id] = inputs[name]! }
     for (index, step) in steps.enumerated() {
       let started = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
       step.run(&context)

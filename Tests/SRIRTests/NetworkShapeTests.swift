@@ -39,4 +39,18 @@ final class NetworkShapeTests: XCTestCase {
     let graph = try RRDBNet(numFeat: 16, numBlock: 1, numGrowCh: 8).graph(height: 1, width: 1)
     XCTAssertEqual(graph[graph.outputs[0].id].shape, [1, 3, 4, 4])
   }
+
+  /// Re-shaping for another batch gives the graph the network builds at that batch.
+  func testWithBatchEqualsTheGraphBuiltAtThatBatch() throws {
+    let networks: [any Network] = [
+      RRDBNet(scale: 2, numFeat: 8, numBlock: 1, numGrowCh: 4), SRVGGNetCompact(numFeat: 8, numConv: 2, upscale: 4, activation: .prelu),
+    ]
+    for network in networks {
+      let single = try network.graph(height: 6, width: 4)
+      XCTAssertEqual(single.batch, 1)
+      XCTAssertEqual(try single.withBatch(5), try network.graph(height: 6, width: 4, batch: 5), network.name)
+      XCTAssertEqual(try single.withBatch(5).batch, 5)
+    }
+    XCTAssertThrowsError(try RRDBNet(scale: 4, numFeat: 8, numBlock: 1, numGrowCh: 4).graph(height: 2, width: 2).withBatch(0))
+  }
 }

@@ -27,12 +27,12 @@ final class CompiledNetworkTests: XCTestCase {
     SRVGGNetCompact(numFeat: 8, numConv: 1, upscale: 3, activation: .relu),
   ]
 
-  func compare(_ network: any Network, height: Int, width: Int, disabled: Set<String> = [], target: TargetDescription = .host,
+  func compare(_ network: any Network, height: Int, width: Int, batch: Int = 1, disabled: Set<String> = [], target: TargetDescription = .host,
                parameters given: StateDict? = nil, seed: UInt64 = 1, file: StaticString = #filePath, line: UInt = #line) throws -> CompiledNetwork {
-    let graph = try network.graph(height: height, width: width)
+    let graph = try network.graph(height: height, width: width, batch: batch)
     let parameters = given ?? randomParameters(for: graph, seed: seed)
     var random = SplitMix64(seed: seed + 100)
-    let input = random.tensor([1, network.inputChannels, height, width], 0, 1)
+    let input = random.tensor([batch, network.inputChannels, height, width], 0, 1)
     let expected = try ReferenceInterpreter(graph: graph, parameters: parameters).run(["input": input])["output"]!
     var optimized = graph
     try PassManager(passes: Pipeline.inference, disabled: disabled).run(&optimized)
@@ -50,6 +50,29 @@ final class CompiledNetworkTests: XCTestCase {
       let m = network.inputMultiple
       for (h, w) in [(1, 1), (3, 5), (17, 31), (64, 64), (13, 40)] {
         _ = try compare(network, height: (h + m - 1) / m * m, width: (w + m - 1) / m * m)
+      }
+    }
+  }
+
+  /// Batches: the passes and the JIT take [N, C, H, W]; each image of a batch gives the bits
+  /// it gives alone (the JIT runs a batch image by image through one image's lowering).
+  func testBatchesEqualTheInterpreterAndSingleImages() throws {
+    for network in Self.networks {
+      let m = network.inputMultiple
+      let (height, width) = ((13 + m - 1) / m * m, (7 + m - 1) / m * m)
+      let batched = try compare(network, height: height, width: width, batch: 3)
+      XCTAssertEqual(batched.batch, 3)
+      let graph = try network.graph(height: height, width: width, batch: 3)
+      var random = SplitMix64(seed: 7)
+      let input = random.tensor([3, network.inputChannels, height, width], 0, 1)
+      let output = try batched.run(["input": input])["output"]!
+      var single = try network.graph(height: height, width: width)
+      try PassManager(passes: Pipeline.inference).run(&single)
+      let alone = try CompiledNetwork(graph: single, parameters: randomParameters(for: graph, seed: 1))
+      let imageCount = output.count / 3
+      for image in 0..<3 {
+        let slice = Tensor(shape: [1] + Array(input.shape.dropFirst()), data: Array(input.data[image * input.count / 3..<(image + 1) * input.count / 3]))
+        XCTAssertEqual(try alone.run(["input": slice])["output"]!.data, Array(output.data[image * imageCount..<(image + 1) * imageCount]), "\(network.name) image \(image)")
       }
     }
   }
