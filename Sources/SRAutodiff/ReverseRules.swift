@@ -73,7 +73,7 @@ enum ReverseRules {
     case .fusedConv2d, .elementwise, .toBlocked, .fromBlocked:
       throw AutodiffError("%\(id) (\(node.op.mnemonic)): differentiate the graph before the inference passes fuse it")
     case .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad, .preluSlopeGrad,
-      .sliceChannels, .upsampleNearestGrad:
+      .sliceChannels, .upsampleNearestGrad, .transposedConvWeight:
       throw AutodiffError("%\(id) (\(node.op.mnemonic)): second derivatives are not supported")
     }
   }

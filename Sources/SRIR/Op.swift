@@ -51,6 +51,10 @@ public enum Op: Equatable, Sendable {
   case sliceChannels(start: Int, count: Int)
   /// Sums each `factor` x `factor` block (the backward of upsample_nearest).
   case upsampleNearestGrad(factor: Int)
+  /// inputs: weight [O, C/groups, kh, kw]. The weight of the convolution that is the
+  /// transpose of this one: [C, O/groups, kh, kw], in and out channels swapped within each
+  /// group and the kernel rotated by 180 degrees.
+  case transposedConvWeight(groups: Int)
 
   // Produced by the compiler's passes (see SRPasses); the interpreter runs them too.
   /// A convolution whose input is nearest-upsampled on the fly and whose result goes through
@@ -91,6 +95,7 @@ public enum Op: Equatable, Sendable {
     case .preluSlopeGrad: "prelu_slope_grad"
     case .sliceChannels: "slice_channels"
     case .upsampleNearestGrad: "upsample_nearest_grad"
+    case .transposedConvWeight: "transposed_conv_weight"
     case .fusedConv2d: "conv2d_fused"
     case .elementwise: "elementwise"
     case .toBlocked: "to_blocked"

@@ -117,6 +117,7 @@ extension Op {
     case "prelu_slope_grad": self = .preluSlopeGrad(channels: try int("channels"))
     case "slice_channels": self = .sliceChannels(start: try int("start"), count: try int("count"))
     case "upsample_nearest_grad": self = .upsampleNearestGrad(factor: try int("factor"))
+    case "transposed_conv_weight": self = .transposedConvWeight(groups: try int("groups"))
     case "to_blocked": self = .toBlocked(unshuffle: try int("unshuffle"))
     case "from_blocked": self = .fromBlocked(shuffle: try int("shuffle"))
     default: throw scanner.error("unknown operation '\(mnemonic)'")

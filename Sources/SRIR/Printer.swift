@@ -61,6 +61,7 @@ extension Op {
     case .preluSlopeGrad(let channels): [("channels", "\(channels)")]
     case .sliceChannels(let start, let count): [("start", "\(start)"), ("count", "\(count)")]
     case .upsampleNearestGrad(let r): [("factor", "\(r)")]
+    case .transposedConvWeight(let groups): [("groups", "\(groups)")]
     case .toBlocked(let r): [("unshuffle", "\(r)")]
     case .fromBlocked(let r): [("shuffle", "\(r)")]
     default: []

@@ -199,6 +199,14 @@ public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
     }
     return [x[0], x[1], x[2] / r, x[3] / r]
 
+  case .transposedConvWeight(let groups):
+    try expectCount(1...1)
+    let w = inputShapes[0]
+    guard w.count == 4, groups >= 1, w[0] % groups == 0 else {
+      throw ShapeError("transposed_conv_weight needs a [out, in/groups, kh, kw] weight whose \(groups) groups divide its out channels, got \(describe(shape: w))")
+    }
+    return [w[1] * groups, w[0] / groups, w[2], w[3]]
+
   case .toBlocked(let r):
     return try inferShape(of: .pixelUnshuffle(factor: r), inputs: inputShapes)
 

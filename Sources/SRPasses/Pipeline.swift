@@ -23,6 +23,16 @@ public enum Pipeline {
     ]
   }
 
+  /// Passes for training graphs (SRAutodiff's output, unfused), in order.
+  public static var training: [any GraphPass] {
+    [
+      // First: the backward-data convolutions it makes are what later training fusions
+      // (masks and slices in their epilogues) attach to.
+      BackwardDataAsConvolution(),
+      DeadValueElimination(),
+    ]
+  }
+
   /// Decisions of the buffer planner that `--disable-pass` can also switch off
   /// (they do not rewrite the graph, so they are not passes in the list above).
   public static let planningSteps: [(name: String, summary: String)] = [
@@ -33,7 +43,7 @@ public enum Pipeline {
   /// Every name `--disable-pass` accepts.
   public static var switchableNames: [String] {
     var names: [String] = []
-    for name in inference.map(\.name) + planningSteps.map(\.name) where !names.contains(name) { names.append(name) }
+    for name in inference.map(\.name) + training.map(\.name) + planningSteps.map(\.name) where !names.contains(name) { names.append(name) }
     return names
   }
 }

@@ -194,7 +194,7 @@ private struct Lowering {
     case .pixelUnshuffle(let r):
       lowerMove(id, from: node.inputs[0], "pixel_unshuffle \(r)", .pixelUnshuffle(r))
     case .fill, .loss, .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad,
-      .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad:
+      .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad, .transposedConvWeight:
       throw CompileError(description: "node %\(id): the JIT does not compile training ops such as \(node.op.mnemonic) yet (use --backend reference)")
     }
   }

@@ -24,7 +24,7 @@ enum Kernels {
     case .fromBlocked(let r): r == 1 ? x[0] : pixelShuffle(x[0], r, resultShape)
     case .input, .parameter, .output: preconditionFailure("\(op.mnemonic) is not a computation")
     case .fill, .loss, .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad,
-      .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad:
+      .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad, .transposedConvWeight:
       evaluateTraining(op, x, resultShape: resultShape, threads: threads)!
     }
   }

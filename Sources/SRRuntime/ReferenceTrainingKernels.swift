@@ -18,6 +18,7 @@ extension Kernels {
     case .preluSlopeGrad(let channels): preluSlopeGrad(x[0], x[1], channels: channels)
     case .sliceChannels(let start, let count): sliceChannels(x[0], start, count)
     case .upsampleNearestGrad(let r): upsampleNearestGrad(x[0], r, resultShape)
+    case .transposedConvWeight(let groups): transposedConvWeight(x[0], groups: groups, resultShape)
     default: nil
     }
   }
@@ -181,6 +182,24 @@ extension Kernels {
       out.append(contentsOf: x.data[base..<base + count * plane])
     }
     return Tensor(shape: [n, count, x.shape[2], x.shape[3]], data: out)
+  }
+
+  /// out[g*(C/g) + i, j, y, x] = w[g*(O/g) + j, i, kh-1-y, kw-1-x].
+  static func transposedConvWeight(_ w: Tensor, groups: Int, _ shape: [Int]) -> Tensor {
+    let (groupOut, groupIn, kh, kw) = (w.shape[0] / groups, w.shape[1], w.shape[2], w.shape[3])
+    var out = [Float](repeating: 0, count: w.count)
+    for g in 0..<groups {
+      for i in 0..<groupIn {
+        for j in 0..<groupOut {
+          for y in 0..<kh {
+            for x in 0..<kw {
+              out[(((g * groupIn + i) * groupOut + j) * kh + y) * kw + x] = w.data[(((g * groupOut + j) * groupIn + i) * kh + (kh - 1 - y)) * kw + (kw - 1 - x)]
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape, data: out)
   }
 
   static func upsampleNearestGrad(_ dy: Tensor, _ r: Int, _ shape: [Int]) -> Tensor {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SRAutodiff
 import SRIR
+import SRPasses
 import SRRuntime
 import SRWeights
 
@@ -37,6 +38,9 @@ struct Grad: ParsableCommand {
   @Option(help: "reference (the interpreter; the JIT does not compile training graphs yet).")
   var backend = "reference"
 
+  @Option(name: .customLong("disable-pass"), help: "Skip this pass of the training pipeline (repeatable).")
+  var disablePass: [String] = []
+
   @Option(name: .shortAndLong, help: "The safetensors file to write: 'loss' and one gradient per state_dict key.")
   var output: String
 
@@ -46,6 +50,7 @@ struct Grad: ParsableCommand {
     guard backend == "reference" else {
       throw ValidationError("--backend \(backend): the JIT does not compile training graphs yet; use --backend reference")
     }
+    try PassManager(passes: Pipeline.training, disabled: Set(disablePass)).checkDisabledNames()
   }
 
   func run() throws {
@@ -68,7 +73,8 @@ struct Grad: ParsableCommand {
     }
 
     let forward = try network.graph(height: height, width: width, batch: inputs.count)
-    let training = try TrainingGraph.make(of: forward, loss: loss.loss)
+    var training = try TrainingGraph.make(of: forward, loss: loss.loss)
+    try PassManager(passes: Pipeline.training, disabled: Set(disablePass)).run(&training)
     let results = try ReferenceInterpreter(graph: training, parameters: model.parameters)
       .run(["lq": batch(inputs), "gt": batch(targets)])
     var tensors: StateDict = ["loss": results[TrainingGraph.lossOutput]!]

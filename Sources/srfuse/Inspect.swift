@@ -25,10 +25,10 @@ struct Inspect: ParsableCommand {
   @Option(help: "Input size HxW.")
   var input = "64x64"
 
-  @Option(help: "Print the graph after this pass of the inference pipeline instead of the graph as written.")
+  @Option(help: "Print the graph after this pass of the inference (or, with --training, the training) pipeline instead of the graph as written.")
   var after: String?
 
-  @Flag(help: "Print the graph after every pass of the inference pipeline.")
+  @Flag(help: "Print the graph after every pass of the pipeline.")
   var afterAll = false
 
   @Option(help: "Skip this pass or planning step (repeatable).")
@@ -47,7 +47,6 @@ struct Inspect: ParsableCommand {
     if after != nil, afterAll { throw ValidationError("give --after PASS or --after-all, not both") }
     if [model, graph, weights].allSatisfy({ $0 == nil }) { throw ValidationError("give --model, --graph or --weights") }
     if model != nil, graph != nil || weights != nil { throw ValidationError("--model names its own graph and weights") }
-    if training, after != nil || afterAll { throw ValidationError("the training graph has no passes of its own yet: --training takes no --after or --after-all") }
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, not \(batch)") }
   }
 
@@ -74,15 +73,17 @@ struct Inspect: ParsableCommand {
     }
     if training {
       let forward = try network.graph(height: height, width: width, batch: batch)
-      let graph = try TrainingGraph.make(of: forward, loss: loss.loss)
-      print(graph.text, terminator: "")
+      let written = try TrainingGraph.make(of: forward, loss: loss.loss)
+      var optimized = written
+      try runPipeline(&optimized, Pipeline.training)
+      if after == nil, !afterAll { print(written.text, terminator: "") }
       printSummary(forward, height: height, width: width, postResize: postResize)
-      printTrainingSummary(graph, forward: forward)
+      printTrainingSummary(written, forward: forward)
       return
     }
     let written = try network.graph(height: height, width: width)
     var optimized = written
-    try runPipeline(&optimized)
+    try runPipeline(&optimized, Pipeline.inference)
     // --after and --after-all print their stages as the passes run.
     if after == nil, !afterAll { print(written.text, terminator: "") }
     printSummary(written, height: height, width: width, postResize: postResize)
@@ -97,10 +98,11 @@ struct Inspect: ParsableCommand {
                  Double(plan.arenaBytes) / 1048576, plan.buffers.count, Double(separate) / 1048576, plan.copiedConcats.count))
   }
 
-  /// Runs the inference pipeline, printing the graph after the pass `--after` names, or after
-  /// every pass for `--after-all` ("(unchanged)" when a pass changed nothing).
-  private func runPipeline(_ ir: inout Graph) throws {
-    let manager = PassManager(passes: Pipeline.inference, disabled: Set(disablePass))
+  /// Runs `passes` (the inference or the training pipeline), printing the graph after the pass
+  /// `--after` names, or after every pass for `--after-all` ("(unchanged)" when a pass
+  /// changed nothing).
+  private func runPipeline(_ ir: inout Graph, _ passes: [any GraphPass]) throws {
+    let manager = PassManager(passes: passes, disabled: Set(disablePass))
     if let after {
       let names = Pipeline.switchableNames.filter { name in manager.passes.contains { $0.name == name } }
       guard names.contains(after) else {

@@ -58,6 +58,7 @@ final class GradCommandTests: XCTestCase {
       (["--lq", small.path, "--gt", small.path], "'\(small.path)' is 4x4 but srvgg-x4-prelu.safetensors upscales '\(small.path)' (4x4) to 16x16"),
       (["--lq", small.path, "--gt", large.path, "--loss", "huber"], "The value 'huber' is invalid for '--loss <loss>'"),
       (["--lq", small.path, "--gt", large.path, "--backend", "jit"], "the JIT does not compile training graphs yet; use --backend reference"),
+      (["--lq", small.path, "--gt", large.path, "--disable-pass", "fuse-conv-epilogue"], "unknown pass 'fuse-conv-epilogue'; passes: backward-data-as-convolution"),
       (["--lq", folder.appendingPathComponent("missing.png").path, "--gt", large.path], "cannot read '\(folder.appendingPathComponent("missing.png").path)'"),
     ]
     for (arguments, expected) in cases {

@@ -56,8 +56,9 @@ final class TextIRTests: XCTestCase {
       %16 = slice_channels %3 {start = 2, count = 3} : [2, 3, 4, 3]
       %17 = upsample_nearest %0 {factor = 2} : [2, 4, 14, 10]
       %18 = upsample_nearest_grad %17 {factor = 2} : [2, 4, 7, 5]
-      %19 = output "loss" %8 : [1]
-      %20 = output "grad:w" %10 : [6, 2, 3, 3]
+      %19 = transposed_conv_weight %2 {groups = 2} : [4, 3, 3, 3]
+      %20 = output "loss" %8 : [1]
+      %21 = output "grad:w" %10 : [6, 2, 3, 3]
     }
 
     """
