@@ -64,10 +64,11 @@ enum ReverseRules {
     case .pixelUnshuffle(let r):
       return try each { _ in try b.apply(.pixelShuffle(factor: r), dy) }
     case .loss(let loss):
-      // d mean(f(p - t)) / dp = f'(p - t) / count (scaled by the upstream dy); the target is
-      // data and gets no gradient.
-      if wanted[1] { throw AutodiffError("%\(id) (\(node.op.mnemonic)): the target of a loss gets no gradient") }
-      return try each { _ in try b.apply(.lossGrad(loss), x[0], x[1], dy) }
+      // d mean(f(p - t)) / dp = f'(p - t) / count (scaled by the upstream dy), and the
+      // target's is its negative: it matters when the target is computed by trained weights
+      // (a perceptual network's features of the ground truth).
+      let dp = try b.apply(.lossGrad(loss), x[0], x[1], dy)
+      return try each { operand in operand == 0 ? dp : try b.apply(.scale(-1), dp) }
     case .input, .parameter, .fill, .output:
       return []
     case .fusedConv2d, .elementwise, .toBlocked, .fromBlocked:
