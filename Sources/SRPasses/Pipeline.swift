@@ -40,10 +40,11 @@ public enum Pipeline {
     ("plan-buffers", "buffers share one arena by liveness instead of each having its own memory"),
   ]
 
-  /// Every name `--disable-pass` accepts.
+  /// Every name `--disable-pass` accepts for inference (the training pipeline's own are its
+  /// passes' names).
   public static var switchableNames: [String] {
     var names: [String] = []
-    for name in inference.map(\.name) + training.map(\.name) + planningSteps.map(\.name) where !names.contains(name) { names.append(name) }
+    for name in inference.map(\.name) + planningSteps.map(\.name) where !names.contains(name) { names.append(name) }
     return names
   }
 }

@@ -104,7 +104,7 @@ struct Inspect: ParsableCommand {
   private func runPipeline(_ ir: inout Graph, _ passes: [any GraphPass]) throws {
     let manager = PassManager(passes: passes, disabled: Set(disablePass))
     if let after {
-      let names = Pipeline.switchableNames.filter { name in manager.passes.contains { $0.name == name } }
+      let names = manager.passes.map(\.name).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
       guard names.contains(after) else {
         throw CLIError("unknown pass '\(after)'; passes: \(names.joined(separator: ", "))")
       }
