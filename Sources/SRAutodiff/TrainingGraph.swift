@@ -4,19 +4,25 @@ import SRIR
 /// batch of low-quality inputs, the loss against the ground truth, and the backward pass.
 /// It is ordinary IR (the reference interpreter runs it as the oracle).
 ///
-/// Inputs: `lq` (the forward graph's input, any batch) and `gt` (the forward output's shape).
-/// Outputs: `loss` ([1], the mean over the batch) and, for every trainable parameter and every
-/// input asked for, `grad:NAME` in the shape of NAME (parameters keyed by state_dict name).
+/// Inputs: `lq` (the forward graph's input, any batch), `gt` (the forward output's shape) and
+/// the forward graph's `state:KEY` inputs. Outputs: `prediction`, the forward graph's
+/// `state:KEY` outputs (the state after this step), `loss` ([1], the mean over the batch) and,
+/// for every trainable parameter and every input asked for, `grad:NAME` in the shape of NAME
+/// (parameters keyed by state_dict name).
 public enum TrainingGraph {
   public static let lossOutput = "loss"
+  public static let predictionOutput = "prediction"
+  /// Inputs and outputs with this prefix are per-step state, passed through.
+  public static let statePrefix = "state:"
 
   /// The output holding the gradient of the parameter or input `name`.
   public static func gradientOutput(_ name: String) -> String { "grad:" + name }
 
-  /// `forward` must have one input and one output (as `Network.graph` builds them) and be
-  /// unfused. `trainable` names the parameters to differentiate (nil: all of the network's;
-  /// the others, and those of networks the objective inlines, are frozen and get no
-  /// gradient); `inputGradients` names inputs (`lq`) whose gradient is wanted too.
+  /// `forward` must have one input and one output besides its state (as `Network.graph`
+  /// builds them) and be unfused. `trainable` names the parameters to differentiate (nil:
+  /// all of the network's; the others, and those of networks the objective inlines, are
+  /// frozen and get no gradient); `inputGradients` names inputs (`lq`) whose gradient is
+  /// wanted too.
   public static func make(
     of forward: Graph, loss: Loss, trainable: Set<String>? = nil, inputGradients: Set<String> = []
   ) throws -> Graph {
@@ -27,21 +33,25 @@ public enum TrainingGraph {
   public static func make(
     of forward: Graph, objective: Objective, trainable: Set<String>? = nil, inputGradients: Set<String> = []
   ) throws -> Graph {
-    guard forward.inputs.count == 1, forward.outputs.count == 1 else {
-      throw AutodiffError("graph '\(forward.name)' has \(forward.inputs.count) inputs and \(forward.outputs.count) outputs; a training graph is built from one of each")
+    // Inputs and outputs named state:KEY are per-step state (running statistics, power-
+    // iteration vectors): fed in, updated by the forward pass, passed out, never differentiated.
+    func isState(_ name: String) -> Bool { name.hasPrefix(statePrefix) }
+    let images = forward.inputs.filter { !isState($0.name) }, results = forward.outputs.filter { !isState($0.name) }
+    guard images.count == 1, results.count == 1 else {
+      throw AutodiffError("graph '\(forward.name)' has \(images.count) inputs and \(results.count) outputs besides its state; a training graph is built from one of each")
     }
     if let unknown = inputGradients.subtracting(["lq"]).sorted().first {
       throw AutodiffError("the training graph has no input '\(unknown)'; its inputs are lq and gt")
     }
 
-    // The forward nodes, the input renamed lq and the output node (the last) dropped, so
-    // that every value keeps its id.
-    guard case .output = forward.nodes.last?.op else {
-      throw AutodiffError("graph '\(forward.name)': its output must be its last node")
+    // The forward nodes as they are (every value keeps its id), the input renamed lq and the
+    // output prediction (what the step predicted, for logs and metrics).
+    var nodes = forward.nodes
+    let prediction = results[0].id
+    nodes[images[0].id].op = .input(name: "lq")
+    for id in nodes.indices {
+      if case .output(let name) = nodes[id].op, name == results[0].name { nodes[id].op = .output(name: predictionOutput) }
     }
-    var nodes = Array(forward.nodes.dropLast())
-    let prediction = forward.outputs[0].id
-    nodes[forward.inputs[0].id].op = .input(name: "lq")
     let b = GraphBuilder(graph: Graph(name: forward.name + "_training", nodes: nodes))
     let gt = b.input("gt", shape: forward[prediction].shape)
     let lossValue = try objective.build(b, prediction, gt)
@@ -59,7 +69,7 @@ public enum TrainingGraph {
     for (id, node) in b.graph.nodes.enumerated() {
       if case .parameter(let name) = node.op, trainable?.contains(name) ?? forwardNames.contains(name) { targets.append((name, id)) }
     }
-    if inputGradients.contains("lq") { targets.append(("lq", forward.inputs[0].id)) }
+    if inputGradients.contains("lq") { targets.append(("lq", images[0].id)) }
     let gradients = try b.appendGradients(of: lossValue, seed: seed, withRespectTo: targets.map(\.id))
 
     b.output(lossOutput, lossValue)

@@ -126,7 +126,7 @@ struct Inspect: ParsableCommand {
   /// Node counts, and the forward values the backward pass reads (what training must keep
   /// in memory between the two), by the op that made them.
   private func printTrainingSummary(_ graph: Graph, forward: Graph) {
-    let forwardCount = forward.nodes.count - 1  // the training graph drops the forward output
+    let forwardCount = forward.nodes.count  // the training graph starts with the forward nodes
     let backward = graph.nodes.indices.filter { $0 >= forwardCount }
     var kinds: [String: Int] = [:]
     for id in backward {

@@ -18,9 +18,10 @@ final class TrainingGraphTests: XCTestCase {
     XCTAssertEqual(training[training.inputs[1].id].shape, [3, 3, 10, 6])
     let outputs = Dictionary(uniqueKeysWithValues: training.outputs.map { ($0.name, training[$0.id].shape) })
     XCTAssertEqual(outputs["loss"], [1])
+    XCTAssertEqual(outputs["prediction"], [3, 3, 10, 6])
     XCTAssertEqual(outputs["grad:lq"], [3, 3, 5, 3])
     for (name, shape) in forward.parameters { XCTAssertEqual(outputs["grad:" + name], shape, name) }
-    XCTAssertEqual(outputs.count, 2 + forward.parameters.count)
+    XCTAssertEqual(outputs.count, 3 + forward.parameters.count)
     // Ordinary IR: it prints and parses back.
     XCTAssertEqual(try Graph(parsing: training.text), training)
   }
@@ -31,7 +32,7 @@ final class TrainingGraphTests: XCTestCase {
     let forward = try network.graph(height: 4, width: 4, batch: 2)
     let trained: Set<String> = ["body.0.weight", "body.1.weight"]
     let partial = try TrainingGraph.make(of: forward, loss: .mse, trainable: trained)
-    XCTAssertEqual(Set(partial.outputs.map(\.name)), ["loss", "grad:body.0.weight", "grad:body.1.weight"])
+    XCTAssertEqual(Set(partial.outputs.map(\.name)), ["prediction", "loss", "grad:body.0.weight", "grad:body.1.weight"])
     let full = try TrainingGraph.make(of: forward, loss: .mse)
     XCTAssertLessThan(partial.nodes.count, full.nodes.count)
 
@@ -53,6 +54,25 @@ final class TrainingGraphTests: XCTestCase {
     let results = try ReferenceInterpreter(graph: training, parameters: ["unused.weight": Tensor(zeros: [2])])
       .run(["lq": Tensor(zeros: [1, 2, 3, 3]), "gt": Tensor(zeros: [1, 2, 3, 3])])
     XCTAssertEqual(results["grad:unused.weight"], Tensor(zeros: [2]))
+  }
+
+  /// State a forward pass updates (running statistics, power-iteration vectors) goes in as
+  /// state:KEY and comes out updated, with no gradient, beside the loss and gradients.
+  func testStateIsPassedThroughAndUpdated() throws {
+    let b = GraphBuilder(name: "stateful")
+    let x = b.input("input", shape: [1, 2, 3, 3])
+    let count = b.input("state:steps", shape: [1])
+    let weight = b.parameter("conv.weight", shape: [2, 2, 1, 1])
+    b.output("output", try b.apply(.conv2d(Conv2dAttributes()), x, weight))
+    b.output("state:steps", try b.apply(.add, count, b.constant(1, shape: [1])))
+    let training = try TrainingGraph.make(of: b.graph, loss: .mse)
+    XCTAssertEqual(training.inputs.map(\.name), ["lq", "state:steps", "gt"])
+    XCTAssertEqual(Set(training.outputs.map(\.name)), ["prediction", "state:steps", "loss", "grad:conv.weight"])
+    var random = SplitMix64(seed: 6)
+    let results = try ReferenceInterpreter(graph: training, parameters: ["conv.weight": random.tensor([2, 2, 1, 1])])
+      .run(["lq": random.tensor([1, 2, 3, 3]), "gt": random.tensor([1, 2, 3, 3]), "state:steps": Tensor(shape: [1], data: [41])])
+    XCTAssertEqual(results["state:steps"]?.data, [42])
+    XCTAssertEqual(results["grad:conv.weight"]?.shape, [2, 2, 1, 1])
   }
 
   func testErrorsNameWhatIsWrong() throws {
