@@ -54,7 +54,7 @@ let package = Package(
     .executableTarget(
       name: "srfuse",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRRuntime", "SRWeights", "SRAOT",
+        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRTraining", "SRRuntime", "SRWeights", "SRAOT",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),

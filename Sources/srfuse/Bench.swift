@@ -33,14 +33,41 @@ struct Bench: ParsableCommand {
   @Option(help: "Write the network's output (clamped to 0..1) as a 16-bit RGB PNG.")
   var saveOutput: String?
 
+  @Flag(help: "Time one whole training step (forward, loss, backward, optimizer update) instead (reference backend).")
+  var train = false
+
+  @Option(help: "With --train: images per step.")
+  var batch = 4
+
+  @Option(help: "With --train: the side of the low-quality patches.")
+  var patch = 32
+
+  @Option(help: "With --train: adam (betas 0.9, 0.99, as the released SR configs) or sgd (momentum 0.9).")
+  var optimizer = TrainingBench.OptimizerName.adam
+
+  @Option(help: "With --train: the pixel loss.")
+  var loss = LossName.l1
+
   func validate() throws {
-    guard (input == nil) != (image == nil) else { throw ValidationError("give exactly one of --input HxW and --image PNG") }
+    if train {
+      guard input == nil, image == nil, saveOutput == nil else { throw ValidationError("--train times patches of --patch; it takes no --input, --image or --save-output") }
+      guard batch >= 1, patch >= 1 else { throw ValidationError("--batch and --patch must be at least 1") }
+      guard backendOptions.backend == .reference else {
+        throw ValidationError("--train: the JIT does not compile training graphs yet; use --backend reference")
+      }
+    } else {
+      guard (input == nil) != (image == nil) else { throw ValidationError("give exactly one of --input HxW and --image PNG") }
+    }
     guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeats must be at least 1 and --warmup at least 0") }
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
   }
 
   func run() throws {
     let model = try modelOptions.resolve()
+    if train {
+      let bench = TrainingBench(model: model, batch: batch, patch: patch, optimizer: optimizer, loss: loss.loss, threads: threads)
+      return try bench.run(warmup: warmup, repeats: repeats, json: json, disabled: Set(backendOptions.disablePass))
+    }
     let tensor = try loadInput(channels: model.network.inputChannels)
     let (height, width) = (tensor.shape[2], tensor.shape[3])
     guard height % model.network.inputMultiple == 0, width % model.network.inputMultiple == 0 else {
@@ -102,7 +129,7 @@ struct Bench: ParsableCommand {
 }
 
 /// A flat JSON object with keys in the given order.
-private func jsonObject(_ fields: [(String, Any)]) -> String {
+func jsonObject(_ fields: [(String, Any)]) -> String {
   let body = fields.map { key, value -> String in
     switch value {
     case let text as String: "\"\(key)\": \"\(text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""

@@ -84,4 +84,24 @@ final class GradCommandTests: XCTestCase {
     let kept = try XCTUnwrap(result.stdout.components(separatedBy: "\n").first { $0.hasPrefix("// kept from the forward pass") })
     XCTAssertTrue(kept.contains(" conv2d (") && kept.contains(" prelu ("), kept)
   }
+
+  /// `bench --train` times whole steps and counts 3x the forward's FLOPs; its options are checked.
+  func testBenchTrainTimesAStep() throws {
+    let result = try srfuse(["bench", "--train", "--weights", weights, "--backend", "reference", "--batch", "2", "--patch", "4", "--repeats", "2", "--warmup", "0", "--json"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let forward = try SRVGGNetCompact(numFeat: 16, numConv: 4, upscale: 4, activation: .prelu).graph(height: 4, width: 4, batch: 2)
+    XCTAssertEqual(report["gflop"] as? Double ?? 0, 6 * Double(forward.multiplyAdds) / 1e9, accuracy: 1e-3)
+    XCTAssertGreaterThan(report["median_ms"] as? Double ?? 0, 0)
+    XCTAssertEqual(report["batch"] as? Int, 2)
+    XCTAssertTrue((report["last_loss"] as? Double).map { $0.isFinite && $0 > 0 } ?? false, result.stdout)
+    for (arguments, expected) in [
+      (["--train", "--backend", "jit"], "--train: the JIT does not compile training graphs yet; use --backend reference"),
+      (["--train", "--backend", "reference", "--input", "8x8"], "--train times patches of --patch; it takes no --input, --image or --save-output"),
+    ] {
+      let failure = try srfuse(["bench", "--weights", weights] + arguments)
+      XCTAssertNotEqual(failure.status, 0)
+      XCTAssertTrue(failure.stderr.contains(expected), failure.stderr)
+    }
+  }
 }

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SRAutodiff
+import SRIR
+import SRPasses
+import SRRuntime
+import SRTraining
+
+/// `bench --train`: one whole training step timed (the training graph's forward, loss and
+/// backward, then the optimizer over the flat parameter buffer, then the new weights bound),
+/// on the reference interpreter until the JIT compiles training graphs. GFLOP/s count three
+/// times the forward's convolution work, as training throughput is usually quoted.
+struct TrainingBench {
+  enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
+    case adam, sgd
+
+    var kind: Optimizer.Kind {
+      switch self {
+      case .adam: .adam(beta1: 0.9, beta2: 0.99)
+      case .sgd: .sgd(momentum: 0.9)
+      }
+    }
+  }
+
+  let model: ResolvedModel
+  let batch: Int, patch: Int
+  let optimizer: OptimizerName
+  let loss: Loss
+  let threads: Int?
+
+  func run(warmup: Int, repeats: Int, json: Bool, disabled: Set<String>) throws {
+    let network = model.network
+    guard patch % network.inputMultiple == 0 else {
+      throw CLIError("\(model.name) takes patches whose side is a multiple of \(network.inputMultiple), not \(patch)")
+    }
+    let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+    let started = DispatchTime.now().uptimeNanoseconds
+    let forward = try network.graph(height: patch, width: patch, batch: batch)
+    var training = try TrainingGraph.make(of: forward, loss: loss)
+    try PassManager(passes: Pipeline.training, disabled: disabled).run(&training)
+    var parameters = try FlatParameters(forward.parameters, from: model.parameters)
+    var state = Optimizer(optimizer.kind, parameterCount: parameters.values.count)
+    let inputs = ["lq": pattern([batch, 3, patch, patch], phase: 0), "gt": pattern(forward[forward.outputs[0].id].shape, phase: 1)]
+    let prepare = milliseconds(since: started)
+
+    var lastLoss: Float = 0
+    func step() throws {
+      let results = try ReferenceInterpreter(graph: training, parameters: parameters.stateDict, threads: threadCount).run(inputs)
+      lastLoss = results[TrainingGraph.lossOutput]!.data[0]
+      let gradients = try parameters.flatten(Dictionary(uniqueKeysWithValues: parameters.names.map { ($0, results[TrainingGraph.gradientOutput($0)]!) }))
+      state.update(&parameters.values, gradients: gradients, learningRate: 1e-4)
+    }
+    for _ in 0..<warmup { try step() }
+    var times: [Double] = []
+    for _ in 0..<repeats {
+      let start = DispatchTime.now().uptimeNanoseconds
+      try step()
+      times.append(milliseconds(since: start))
+    }
+    let median = times.sorted()[times.count / 2]
+    let peak = try PeakProbe.measure(threads: threadCount)
+    let gflop = 3 * 2 * Double(forward.multiplyAdds) / 1e9
+    let gflops = gflop / (median / 1000)
+    let memory = Double(peakResidentKiB()) / 1024
+    let report: [(String, Any)] = [
+      ("model", model.name), ("backend", "reference"), ("threads", threadCount), ("batch", batch), ("patch", patch),
+      ("optimizer", optimizer.rawValue), ("loss", loss.name), ("repeats", repeats), ("median_ms", median), ("min_ms", times.min()!),
+      ("gflop", gflop), ("gflops", gflops), ("peak_gflops", peak), ("percent_of_peak", 100 * gflops / peak),
+      ("peak_rss_mib", memory), ("prepare_ms", prepare), ("last_loss", Double(lastLoss)),
+    ]
+    if json {
+      print(jsonObject(report))
+    } else {
+      print("\(model.name) training step, batch \(batch) of \(patch)x\(patch), \(loss.name) + \(optimizer.rawValue), reference backend, \(threadCount) threads, median of \(repeats): "
+        + String(format: "%.1f ms, %.1f GFLOP/s (3x forward) = %.1f%% of the measured FMA peak (%.1f GFLOP/s); peak RSS %.0f MiB; prepare %.1f ms",
+                 median, gflops, 100 * gflops / peak, peak, memory, prepare))
+    }
+  }
+
+  /// A smooth deterministic pattern in 0...1 of `shape`.
+  private func pattern(_ shape: [Int], phase: Float) -> Tensor {
+    let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
+    let data = (0..<planes * height * width).map { index -> Float in
+      let (c, y, x) = (index / (height * width), index / width % height, index % width)
+      return 0.5 + 0.5 * sin(Float(x) * 0.3 + Float(c) + phase) * cos(Float(y) * 0.2 - phase)
+    }
+    return Tensor(shape: shape, data: data)
+  }
+}
+
+/// This process's peak resident memory so far, in KiB (getrusage's ru_maxrss on Linux).
+func peakResidentKiB() -> Int {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return usage.ru_maxrss
+}
