@@ -54,7 +54,7 @@ extension GraphBuilder {
         mapped.append(existing ?? parameter(prefix + name, shape: node.shape))
       case .output(let name):
         outputs[name] = mapped[node.inputs[0]]
-        mapped.append(-1)
+        mapped.append(-1)  // an output yields no value: nothing reads it
       case .fill(let value):
         mapped.append(constant(value, shape: node.shape))
       default:
