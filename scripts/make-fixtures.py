@@ -38,6 +38,12 @@ writer, so re-running reproduces every file byte for byte; README.md there lists
                                 SRVGG param.<key>: its PReLU slopes with every other one negated
    The loss (L1, MSE or Charbonnier, BasicSR's mean reduction) is in the metadata ("loss").
 
+   And for the real x4plus weights (too many to store whole):
+       realesrgan-x4plus.grad.safetensors  lq (4x4, a 16x16 photo crop's 4x box-downscale in 8
+                                bits), gt (the crop), the L1 loss, the gradients of every bias and
+                                of conv_first/conv_last.weight, and for every tensor its norm and two
+                                dot products with SplitMix64 +-1 vectors (see the function)
+
 4. torch.optim runs (Adam, Adam with L2, AdamW, SGD with momentum, Nesterov SGD; some with
    clip_grad_norm_) over six steps with fresh gradients and changing learning rates, and
    BasicSR's EMA beside them:
@@ -699,6 +705,87 @@ def make_real_fixture(name, model, converter, store_torch, chw):
 
 
 # ---------------------------------------------------------------------------------------------
+# The real x4plus gradient: too large to store whole (16.7M values), so stored in part
+# ---------------------------------------------------------------------------------------------
+
+SPLITMIX_GAMMA = 0x9E3779B97F4A7C15
+PROJECTION_SEEDS = (1, 2)
+
+
+def splitmix_signs(seed, count, start):
+    """+-1 from bit 0 of SplitMix64(seed)'s outputs start+1 ... start+count (Tests/SRTestSupport
+    SplitMix64: state += gamma, then the two xor-shift-multiply rounds)."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + np.arange(start + 1, start + count + 1, dtype=np.uint64) * np.uint64(SPLITMIX_GAMMA)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return np.where((z & np.uint64(1)) == 1, 1.0, -1.0)
+
+
+def closest_to_kink(model, lq):
+    """The smallest |input| of any leaky ReLU in the float64 forward pass of `lq`."""
+    smallest = [math.inf]
+
+    def record(module, inputs):
+        smallest[0] = min(smallest[0], inputs[0].abs().min().item())
+
+    hooks = [m.register_forward_pre_hook(record) for m in model.modules() if isinstance(m, nn.LeakyReLU)]
+    with torch.no_grad():
+        model(lq.double())
+    for hook in hooks:
+        hook.remove()
+    return smallest[0]
+
+
+def make_x4plus_gradient_fixture():
+    """realesrgan-x4plus.grad.safetensors: the L1 gradient of the real x4plus weights for one
+    sample pair from docs/sample/photo.png: gt a 16x16 crop, lq its 4x box-downscale rounded to
+    8 bits (both exact 8-bit PNGs). The crop is the first, scanning rows then columns in steps
+    of 8 pixels, whose leaky-ReLU inputs all stay at least 1e-5 from 0: closer, float32 rounding
+    could flip a mask and change a gradient by far more than the float32 error of the rest
+    (one such element at 1e-6 moved some tensors by 2%). Stored: every bias's and
+    conv_first/conv_last.weight's gradient whole (grad.<key>); for every tensor, in sorted key
+    order, its norm (norms) and its dot products with two +-1 vectors drawn from SplitMix64
+    seeds 1 and 2 over all tensors in that order (projections, [tensors, 2]): a wrong gradient
+    anywhere moves them by about its error's norm."""
+    config, state = rrdbnet_from_ncnn(MODELS_DIR / "REALESRGAN_X4PLUS_UP4X.param", MODELS_DIR / "REALESRGAN_X4PLUS_UP4X.bin")
+    model = build(config)
+    model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+    model = model.double()
+    pixels = np.asarray(Image.open(PHOTO), dtype=np.uint8).transpose(2, 0, 1).astype(np.float64)
+    for y, x in ((y, x) for y in range(0, pixels.shape[1] - 15, 8) for x in range(0, pixels.shape[2] - 15, 8)):
+        gt8 = pixels[:, y:y + 16, x:x + 16]
+        lq8 = np.round(gt8.reshape(3, 4, 4, 4, 4).mean(axis=(2, 4)))
+        gt = torch.from_numpy((gt8 / 255.0).astype(np.float32))[None]
+        lq = torch.from_numpy((lq8 / 255.0).astype(np.float32))[None]
+        margin = closest_to_kink(model, lq)
+        if margin >= 1e-5:
+            break
+    check(margin >= 1e-5, "no photo crop keeps every leaky-ReLU input 1e-5 from 0")
+    loss = F.l1_loss(model(lq.double()), gt.double())
+    loss.backward()
+    gradients = {key: p.grad for key, p in model.named_parameters()}
+    keys = sorted(gradients)
+    tensors = {"lq": lq, "gt": gt, "loss": loss.detach().reshape(1)}
+    norms, projections, start = [], [], 0
+    for key in keys:
+        g = gradients[key].reshape(-1).numpy()
+        norms.append(float(np.linalg.norm(g)))
+        projections.append([float(np.dot(g, splitmix_signs(seed, g.size, start))) for seed in PROJECTION_SEEDS])
+        start += g.size
+        if key.endswith(".bias") or key in ("conv_first.weight", "conv_last.weight"):
+            tensors[f"grad.{key}"] = gradients[key].float().contiguous()
+    tensors["norms"] = torch.tensor(norms, dtype=torch.float64)
+    tensors["projections"] = torch.tensor(projections, dtype=torch.float64)
+    save_file(tensors, OUT_DIR / "realesrgan-x4plus.grad.safetensors",
+              metadata=tensor_metadata(config, loss="l1", keys=json.dumps(keys), crop=json.dumps(dict(x=x, y=y, w=16, h=16)),
+                                       closest_to_kink=f"{margin:.3e}"))
+    print(f"  realesrgan-x4plus  l1  4x4 -> 16x16 photo crop at ({x}, {y}), leaky-ReLU inputs >= {margin:.2e} from 0,"
+          f"  loss {loss.item():.6f}  {len(keys)} tensors")
+
+
+# ---------------------------------------------------------------------------------------------
 
 def check(condition, message):
     if not condition:
@@ -734,6 +821,7 @@ def main():
     chw = load_crop()
     for name, model, converter, store_torch in REAL_MODELS:
         make_real_fixture(name, model, converter, store_torch, chw)
+    make_x4plus_gradient_fixture()
 
     total = 0
     print("fixture sizes:")
