@@ -32,6 +32,7 @@ extension GraphBuilder {
         gradient[operand] = try gradient[operand].map { try apply(.add, $0, contribution) } ?? contribution
       }
     }
-    return gradient.filter { targets.contains($0.key) }
+    let wanted = Set(targets)
+    return gradient.filter { wanted.contains($0.key) }
   }
 }

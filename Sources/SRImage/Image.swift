@@ -29,9 +29,6 @@ public struct Image: Sendable, Equatable {
 
   public var pixelCount: Int { width * height }
 
-  /// Gray+alpha and RGBA carry alpha as their last plane.
-  public var hasAlpha: Bool { channels == 2 || channels == 4 }
-
   /// The values of one channel, row-major.
   public func plane(_ channel: Int) -> ArraySlice<Float> {
     planes[channel * pixelCount..<(channel + 1) * pixelCount]

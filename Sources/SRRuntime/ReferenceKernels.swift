@@ -25,7 +25,7 @@ enum Kernels {
     case .input, .parameter, .output: preconditionFailure("\(op.mnemonic) is not a computation")
     case .fill, .loss, .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad,
       .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad, .transposedConvWeight:
-      evaluateTraining(op, x, resultShape: resultShape, threads: threads)!
+      evaluateTraining(op, x, resultShape: resultShape, threads: threads)
     }
   }
 

@@ -5,7 +5,7 @@ import SRIR
 /// The interpreter's kernels for losses and the reverse-mode ops of training graphs: plain
 /// loops, and the convolution gradients as im2col + sgemm like the forward convolution.
 extension Kernels {
-  static func evaluateTraining(_ op: Op, _ x: [Tensor], resultShape: [Int], threads: Int) -> Tensor? {
+  static func evaluateTraining(_ op: Op, _ x: [Tensor], resultShape: [Int], threads: Int) -> Tensor {
     switch op {
     case .fill(let value): Tensor(shape: resultShape, data: [Float](repeating: value, count: resultShape.reduce(1, *)))
     case .loss(let kind): meanLoss(kind, prediction: x[0], target: x[1])
@@ -19,7 +19,7 @@ extension Kernels {
     case .sliceChannels(let start, let count): sliceChannels(x[0], start, count)
     case .upsampleNearestGrad(let r): upsampleNearestGrad(x[0], r, resultShape)
     case .transposedConvWeight(let groups): transposedConvWeight(x[0], groups: groups, resultShape)
-    default: nil
+    default: preconditionFailure("\(op.mnemonic) is not a training op")
     }
   }
 

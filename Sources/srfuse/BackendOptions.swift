@@ -20,8 +20,10 @@ struct BackendOptions: ParsableArguments {
   @Option(name: .customLong("disable-pass"), help: "Skip this compiler pass or planning step (repeatable; jit backend).")
   var disablePass: [String] = []
 
+  /// A name of either pipeline (`bench --train` runs the training one); the pipeline that
+  /// runs checks the names again against its own passes.
   func validate() throws {
-    try PassManager(passes: Pipeline.inference, disabled: Set(disablePass)).checkDisabledNames()
+    try PassManager(passes: Pipeline.inference + Pipeline.training, disabled: Set(disablePass)).checkDisabledNames()
   }
 
   /// `graph` made ready to run on the chosen backend.

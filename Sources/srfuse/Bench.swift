@@ -120,12 +120,19 @@ struct Bench: ParsableCommand {
       return try ImagePipeline.networkInput(readingPNG: image)
     }
     let (height, width) = try parseSize(input!)
-    let data = (0..<channels * height * width).map { index -> Float in
-      let (c, y, x) = (index / (height * width), index / width % height, index % width)
-      return 0.5 + 0.5 * sin(Float(x) * 0.3 + Float(c)) * cos(Float(y) * 0.2)
-    }
-    return Tensor(shape: [1, channels, height, width], data: data)
+    return benchPattern([1, channels, height, width])
   }
+}
+
+/// A smooth deterministic pattern in 0...1 of `shape` (NCHW), shifted by `phase` so that two
+/// calls (training inputs and targets) differ.
+func benchPattern(_ shape: [Int], phase: Float = 0) -> Tensor {
+  let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
+  let data = (0..<planes * height * width).map { index -> Float in
+    let (c, y, x) = (index / (height * width), index / width % height, index % width)
+    return 0.5 + 0.5 * sin(Float(x) * 0.3 + Float(c) + phase) * cos(Float(y) * 0.2 - phase)
+  }
+  return Tensor(shape: shape, data: data)
 }
 
 /// A flat JSON object with keys in the given order.

@@ -36,7 +36,7 @@ struct Grad: ParsableCommand {
   var loss = LossName.l1
 
   @Option(help: "reference (the interpreter; the JIT does not compile training graphs yet).")
-  var backend = "reference"
+  var backend = Backend.reference
 
   @Option(name: .customLong("disable-pass"), help: "Skip this pass of the training pipeline (repeatable).")
   var disablePass: [String] = []
@@ -47,7 +47,7 @@ struct Grad: ParsableCommand {
   func validate() throws {
     guard lq.count == gt.count else { throw ValidationError("--lq names \(lq.count) images but --gt \(gt.count); give one ground truth per input") }
     guard !lq.isEmpty else { throw ValidationError("give at least one --lq and --gt pair") }
-    guard backend == "reference" else {
+    guard backend == .reference else {
       throw ValidationError("--backend \(backend): the JIT does not compile training graphs yet; use --backend reference")
     }
     try PassManager(passes: Pipeline.training, disabled: Set(disablePass)).checkDisabledNames()

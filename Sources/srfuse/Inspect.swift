@@ -147,7 +147,7 @@ struct Inspect: ParsableCommand {
     }
     let total = stored.values.reduce(0) { $0 + $1.bytes }
     print(String(format: "// kept from the forward pass for the backward (reference interpreter, unfused): %.2f MiB: ", Double(total) / 1048576)
-      + stored.sorted { $0.key < $1.key }.map { String(format: "%d %@ (%.2f MiB)", $0.value.count, $0.key, Double($0.value.bytes) / 1048576) }.joined(separator: ", "))
+      + stored.sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key) (" + String(format: "%.2f", Double($0.value.bytes) / 1048576) + " MiB)" }.joined(separator: ", "))
   }
 
   private func printSummary(_ ir: Graph, height: Int, width: Int, postResize: Float?) {

@@ -41,7 +41,7 @@ struct TrainingBench {
     try PassManager(passes: Pipeline.training, disabled: disabled).run(&training)
     var parameters = try FlatParameters(forward.parameters, from: model.parameters)
     var state = Optimizer(optimizer.kind, parameterCount: parameters.values.count)
-    let inputs = ["lq": pattern([batch, 3, patch, patch], phase: 0), "gt": pattern(forward[forward.outputs[0].id].shape, phase: 1)]
+    let inputs = ["lq": benchPattern([batch, 3, patch, patch]), "gt": benchPattern(forward[forward.outputs[0].id].shape, phase: 1)]
     let prepare = milliseconds(since: started)
 
     var lastLoss: Float = 0
@@ -76,16 +76,6 @@ struct TrainingBench {
         + String(format: "%.1f ms, %.1f GFLOP/s (3x forward) = %.1f%% of the measured FMA peak (%.1f GFLOP/s); peak RSS %.0f MiB; prepare %.1f ms",
                  median, gflops, 100 * gflops / peak, peak, memory, prepare))
     }
-  }
-
-  /// A smooth deterministic pattern in 0...1 of `shape`.
-  private func pattern(_ shape: [Int], phase: Float) -> Tensor {
-    let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
-    let data = (0..<planes * height * width).map { index -> Float in
-      let (c, y, x) = (index / (height * width), index / width % height, index % width)
-      return 0.5 + 0.5 * sin(Float(x) * 0.3 + Float(c) + phase) * cos(Float(y) * 0.2 - phase)
-    }
-    return Tensor(shape: shape, data: data)
   }
 }
 

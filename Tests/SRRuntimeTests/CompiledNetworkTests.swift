@@ -169,6 +169,13 @@ final class CompiledNetworkTests: XCTestCase {
       XCTAssertEqual(Array(others.keys), [], network.name)
       XCTAssertEqual(written, expected.data, network.name)
     }
+    // An output that is a plain value (here the input itself) is copied into the destination.
+    let identity = try Graph(parsing: "graph identity {\n  %0 = input \"input\" : [1, 3, 2, 2]\n  %1 = output \"output\" %0 : [1, 3, 2, 2]\n}\n")
+    let input = Tensor(shape: [1, 3, 2, 2], data: (0..<12).map(Float.init))
+    var copied = [Float](repeating: .nan, count: 12)
+    _ = try copied.withUnsafeMutableBufferPointer { try CompiledNetwork(graph: identity, parameters: [:]).run(["input": input], writingInto: ["output": $0]) }
+    XCTAssertEqual(copied, input.data)
+
     let network = SRVGGNetCompact(numFeat: 8, numConv: 1, upscale: 2, activation: .relu)
     let graph = try network.graph(height: 4, width: 4)
     let compiled = try CompiledNetwork(graph: graph, parameters: randomParameters(for: graph, seed: 3))
