@@ -34,13 +34,15 @@ let package = Package(
     .target(name: "SRCodegen", dependencies: ["CLLVM", "SRIR"]),
     // Reverse-mode autodiff: training graphs (loss and gradients) as ordinary IR.
     .target(name: "SRAutodiff", dependencies: ["SRIR"]),
-    // Training state over flat buffers: parameters, optimizers, EMA, gradient clipping.
-    .target(name: "SRTraining", dependencies: ["SRIR"]),
+
 
     // MARK: Runtime, weights, images
     .target(name: "SRRuntime", dependencies: ["SRIR", "SRPasses", "SRCodegen", "CBLAS", "CLLVM", "CRuntime"]),
     .target(name: "SRWeights", dependencies: ["SRIR"]),
     .target(name: "SRImage", dependencies: ["CRuntime"]),
+    // Training over flat buffers (parameters, optimizers, EMA, gradient clipping) and the
+    // gradient engine that runs a training graph on the JIT or the interpreter.
+    .target(name: "SRTraining", dependencies: ["SRIR", "SRAutodiff", "SRPasses", "SRCodegen", "SRRuntime"]),
 
     // Ahead-of-time compilation: executables and static libraries from a network, its weights and
     // the C runtime (embedded by the EmbedRuntime plugin, which lists Sources/CRuntime).
@@ -65,7 +67,7 @@ let package = Package(
     .target(name: "SRTestSupport", dependencies: ["SRIR"], path: "Tests/SRTestSupport"),
     .testTarget(name: "SRIRTests", dependencies: ["SRIR", "SRDSL", "SRGraphs"]),
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
-    .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRRuntime", "SRWeights", "SRTestSupport"]),
+    .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRCodegen", "SRRuntime", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),

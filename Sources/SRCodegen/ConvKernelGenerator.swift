@@ -283,7 +283,7 @@ private struct ConvEmitter {
         let pixelOffset = blockInChunk * outputPlane + pixel * f * block + half * ir.width
         var value = accumulators[pixel * vectors + vector]
         for (index, step) in spec.epilogue.enumerated() {
-          let operand = step == .add
+          let operand = step.readsTensor
             ? ir.loadVector(ir.advance(operands[index]!, by: tensorOffset), offset: pixelOffset) : channelValues[index]
           value = ir.apply(step, to: value, operand: operand)
         }

@@ -66,7 +66,7 @@ public enum ElementwiseKernelGenerator {
         for part in 0..<vectorsPerPixel {
           var value = ir.loadVector(ir.advance(source, by: offset), offset: part * ir.width)
           for (index, step) in spec.steps.enumerated() {
-            let operand = step == .add
+            let operand = step.readsTensor
               ? ir.loadVector(ir.advance(operands[index]!, by: offset), offset: part * ir.width) : channelValues[index]?[part]
             value = ir.apply(step, to: value, operand: operand)
           }

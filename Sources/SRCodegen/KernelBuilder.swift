@@ -195,6 +195,12 @@ final class KernelBuilder {
     return select(nonNegative, v, fmul(v, slope))
   }
 
+  /// mask > 0 ? v : v * slope (mask a vector, slope a constant).
+  func masked(_ v: LLVMValueRef, by mask: LLVMValueRef, slope: Float) -> LLVMValueRef {
+    let positive: LLVMValueRef = LLVMBuildFCmp(builder, LLVMRealOGT, mask, zeroVector, "")
+    return select(positive, v, slope == 0 ? zeroVector : fmul(v, splat(slope)))
+  }
+
   /// max(v, 0).
   func relu(_ v: LLVMValueRef) -> LLVMValueRef {
     let positive: LLVMValueRef = LLVMBuildFCmp(builder, LLVMRealOGT, v, zeroVector, "")

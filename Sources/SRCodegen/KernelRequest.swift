@@ -7,6 +7,7 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
   case elementwise(ElementwiseKernelSpec)
   case toBlocked(LayoutKernelSpec)
   case fromBlocked(LayoutKernelSpec)
+  case weightGrad(WeightGradKernelSpec)
 
   /// Adds the kernel as function `name` to `module` (built in `context`), for `target`.
   public func emit(named name: String, in context: LLVMContextRef, module: LLVMModuleRef, target: TargetDescription) {
@@ -15,6 +16,7 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
     case .elementwise(let spec): ElementwiseKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
     case .toBlocked(let spec): LayoutKernelGenerator.emitToBlocked(spec, named: name, in: context, module: module, target: target)
     case .fromBlocked(let spec): LayoutKernelGenerator.emitFromBlocked(spec, named: name, in: context, module: module, target: target)
+    case .weightGrad(let spec): WeightGradKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
     }
   }
 
@@ -24,6 +26,7 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
     case .elementwise(let spec): "elementwise \(spec)"
     case .toBlocked(let spec): "to_blocked \(spec)"
     case .fromBlocked(let spec): "from_blocked \(spec)"
+    case .weightGrad(let spec): "weight_grad \(spec)"
     }
   }
 }

@@ -13,12 +13,24 @@ public enum PointwiseStep: Hashable, Sendable {
   case scale(Float)
   /// v += operand[n, c, y, x] (operand: a tensor of the result's shape).
   case add
+  /// v = operand[n, c, y, x] > 0 ? v : v * slope (operand: a tensor of the result's shape): the
+  /// backward of leaky_relu (relu with slope 0), masked by the forward's stored output.
+  case leakyReluMask(Float)
 
   /// Whether the step reads one operand of the node.
   public var takesOperand: Bool {
     switch self {
-    case .bias, .prelu, .add: true
+    case .bias, .prelu, .add, .leakyReluMask: true
     case .leakyRelu, .relu, .scale: false
+    }
+  }
+
+  /// Whether the step's operand is a tensor of the result's shape (read per element), rather
+  /// than a per-channel vector.
+  public var readsTensor: Bool {
+    switch self {
+    case .add, .leakyReluMask: true
+    case .bias, .prelu, .leakyRelu, .relu, .scale: false
     }
   }
 
@@ -31,6 +43,7 @@ public enum PointwiseStep: Hashable, Sendable {
     case .relu: "relu"
     case .scale(let factor): "scale \(factor)"
     case .add: "add"
+    case .leakyReluMask(let slope): "leaky_relu_mask \(slope)"
     }
   }
 
@@ -44,6 +57,7 @@ public enum PointwiseStep: Hashable, Sendable {
     case ("add", 1): self = .add
     case ("leaky_relu", 2): guard let s = Float(words[1]) else { return nil }; self = .leakyRelu(s)
     case ("scale", 2): guard let s = Float(words[1]) else { return nil }; self = .scale(s)
+    case ("leaky_relu_mask", 2): guard let s = Float(words[1]) else { return nil }; self = .leakyReluMask(s)
     default: return nil
     }
   }
@@ -58,6 +72,7 @@ public enum PointwiseStep: Hashable, Sendable {
     case .leakyRelu(let slope): v >= 0 ? v : v * slope
     case .relu: max(v, 0)
     case .scale(let factor): v * factor
+    case .leakyReluMask(let slope): operand > 0 ? v : v * slope
     }
   }
 }

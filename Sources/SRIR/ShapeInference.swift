@@ -220,7 +220,7 @@ private func checkPointwiseOperands(_ steps: [PointwiseStep], _ operands: [[Int]
   var next = operands.makeIterator()
   for step in steps where step.takesOperand {
     let shape = next.next()!
-    let wanted = step == .add ? result : [result[1]]
+    let wanted = step.readsTensor ? result : [result[1]]
     guard shape == wanted else {
       throw ShapeError("\(step.text) operand \(describe(shape: shape)) does not match \(describe(shape: wanted))")
     }

@@ -19,7 +19,7 @@ public struct FuseElementwise: GraphPass {
     // Constant nodes (scaled weights) are computed once at bind time, not by kernels.
     for id in graph.nodes.indices where !inChain.contains(id) && !constant[id] {
       let node = graph[id]
-      guard let first = node.inputs.first, let (step, operand) = PointwiseChain.step(reading: first, at: id, in: graph) else { continue }
+      guard let first = PointwiseChain.runningValue(of: node), let (step, operand) = PointwiseChain.step(reading: first, at: id, in: graph) else { continue }
       let chain = PointwiseChain(after: id, in: graph, readers: readers)
       var member = id
       inChain.insert(member)

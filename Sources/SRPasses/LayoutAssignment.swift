@@ -28,12 +28,15 @@ public struct LayoutAssignment: GraphPass {
       for user in users { graph.nodes[user].inputs = graph[user].inputs.map { $0 == input.id ? converted : $0 } }
       changed = true
     }
+    let constant = graph.constantValues()
     for id in graph.nodes.indices {
       guard case .output = graph[id].op else { continue }
       let value = graph[id].inputs[0]
       switch graph[value].op {
       case .input, .fromBlocked: continue
-      default: break
+      // Reductions (a training graph's loss and parameter gradients) and constants are plain.
+      case .loss, .conv2dWeightGrad, .biasGrad, .preluSlopeGrad: continue
+      default: if constant[value] { continue }
       }
       graph.nodes[id].inputs = [graph.append(Node(op: .fromBlocked(shuffle: 1), inputs: [value], shape: graph[value].shape))]
       changed = true

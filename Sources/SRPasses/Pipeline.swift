@@ -26,9 +26,20 @@ public enum Pipeline {
   /// Passes for training graphs (SRAutodiff's output, unfused), in order.
   public static var training: [any GraphPass] {
     [
-      // First: the backward-data convolutions it makes are what later training fusions
-      // (masks and slices in their epilogues) attach to.
+      // First: the backward-data convolutions it makes are what the fusions below attach to.
       BackwardDataAsConvolution(),
+      // The inference passes, for the same reasons as there: the forward half is an inference
+      // graph, and the backward half is made of the same convolutions and pointwise chains.
+      Canonicalize(),
+      // Folded scales are constants, evaluated again from the new weights every step.
+      FoldScalesIntoWeights(),
+      DeadValueElimination(),
+      // Also fuses each leaky-ReLU backward into the backward-data convolution that produces
+      // its gradient (a mask read from the stored forward output), and gradient sums into it.
+      FuseConvEpilogue(),
+      FuseElementwise(),
+      LayoutAssignment(),
+      FoldResampling(),
       DeadValueElimination(),
     ]
   }

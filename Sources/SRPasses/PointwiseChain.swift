@@ -33,7 +33,17 @@ struct PointwiseChain {
     case .add:
       guard node.inputs[0] != node.inputs[1] else { return nil }
       return (.add, node.inputs[0] == value ? node.inputs[1] : node.inputs[0])
+    case .leakyReluGrad(let slope):
+      // Pointwise in the gradient dy (its second operand), masked by the stored forward value.
+      guard node.inputs[1] == value, node.inputs[0] != value else { return nil }
+      return (.leakyReluMask(slope), node.inputs[0])
     default: return nil
     }
+  }
+
+  /// The operand a pointwise node applies its step to (the others are step operands).
+  static func runningValue(of node: Node) -> ValueID? {
+    if case .leakyReluGrad = node.op { return node.inputs[1] }
+    return node.inputs.first
   }
 }

@@ -6,7 +6,8 @@ import SRIR
 /// Two decisions, each switchable by `--disable-pass`:
 /// - alias-concats: a concatenation's operands are written straight into channel slices of
 ///   the concatenation's buffer, and a shorter concatenation of the same operands is a prefix
-///   of it. A dense block's five convolutions then share one buffer and copy nothing.
+///   of it. A dense block's five convolutions then share one buffer and copy nothing. In
+///   training graphs, the channel slices that are a concatenation's backward are views too.
 /// - plan-buffers: buffers whose lifetimes do not overlap share arena bytes (first fit by
 ///   offset, in order of definition); otherwise every buffer gets its own bytes.
 public struct BufferPlan: Sendable {
@@ -41,6 +42,10 @@ public struct BufferPlan: Sendable {
     if aliasConcats { placeConcats(graph, blocked: blocked, floats: floats, block: block) }
     for id in graph.nodes.indices where blocked[id] && locations[id] == nil {
       if case .concat = graph[id].op { copiedConcats.insert(id) }
+      if aliasConcats, let view = sliceLocation(of: id, graph, block: block) {
+        locations[id] = view
+        continue
+      }
       locations[id] = Location(buffer: newBuffer(graph[id].shape, at: id, floats: floats), channelOffset: 0)
     }
     computeLifetimes(graph)
@@ -75,6 +80,15 @@ public struct BufferPlan: Sendable {
       }
       if copies { copiedConcats.insert(id) }
     }
+  }
+
+  /// A channel slice (the backward of a concatenation) as a view of its source, when it starts
+  /// on a block and its padding channels are not the source's next channels: the gradients of
+  /// a dense block's inputs are then read in place from the gradient of its concatenation.
+  private func sliceLocation(of id: ValueID, _ graph: Graph, block: Int) -> Location? {
+    guard case .sliceChannels(let start, let count) = graph[id].op, let source = locations[graph[id].inputs[0]] else { return nil }
+    guard start % block == 0, count % block == 0 || start + count == graph[graph[id].inputs[0]].shape[1] else { return nil }
+    return Location(buffer: source.buffer, channelOffset: source.channelOffset + start)
   }
 
   /// The location of a value made of `operands` laid side by side, if they already are.

@@ -17,8 +17,13 @@ public struct CompileError: Error, CustomStringConvertible, Sendable {
 ///
 /// A batch runs image by image, in order, through the lowering of one image (`lowered` is the
 /// graph at batch 1): the arena holds one image's activations whatever the batch.
+///
+/// A training graph (from `TrainingGraph`, after `Pipeline.training`) runs the same way: each
+/// image's forward and backward, its loss and parameter gradients added into accumulators
+/// (`LoweredNetwork.accumulators`) that hold the batch's means at the end; `repack` binds new
+/// weights before each step.
 public final class CompiledNetwork: @unchecked Sendable {
-  public let lowered: LoweredNetwork
+  public private(set) var lowered: LoweredNetwork
   /// The legalized graph of one image.
   public var graph: Graph { lowered.graph }
   /// Images per run.
@@ -36,6 +41,8 @@ public final class CompiledNetwork: @unchecked Sendable {
   var profile: [Double]? = nil
   private let arena: AlignedBuffer
   private let pool: ThreadPool
+  /// One buffer per `lowered.accumulators` entry, zeroed at the start of every run.
+  private let accumulators: [AlignedBuffer]
 
   public init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
               target: TargetDescription = .host) throws {
@@ -44,7 +51,7 @@ public final class CompiledNetwork: @unchecked Sendable {
     inputShapes = Dictionary(uniqueKeysWithValues: optimized.inputs.map { ($0.name, optimized[$0.id].shape) })
     outputShapes = Dictionary(uniqueKeysWithValues: optimized.outputs.map { ($0.name, optimized[$0.id].shape) })
     let image = batch == 1 ? optimized : try optimized.withBatch(1)
-    let lowered = try LoweredNetwork(graph: image, parameters: parameters, disabled: disabled, threads: pool.threads)
+    let lowered = try LoweredNetwork(graph: image, parameters: parameters, disabled: disabled, threads: pool.threads, imagesPerRun: batch)
     self.lowered = lowered
     // An impossible size is an error, not an allocation failure in the middle of a run.
     guard UInt64(lowered.plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {
@@ -52,17 +59,24 @@ public final class CompiledNetwork: @unchecked Sendable {
       throw CompileError(description: String(format: "the network needs %.1f GiB of working memory for input %@, more than this machine has (use smaller tiles)", Double(lowered.plan.arenaBytes) / 1073741824, input))
     }
     arena = AlignedBuffer(count: max(lowered.plan.arenaFloats, 16))
+    accumulators = lowered.accumulators.map { AlignedBuffer(count: $0.shape.reduce(1, *)) }
 
     let cache = try KernelCache.shared(for: target)
     let compiledBefore = cache.compileMilliseconds
     let functions = try lowered.kernels.map { try cache.function(for: $0) }
     compileMilliseconds = cache.compileMilliseconds - compiledBefore
     let constants = lowered.constants.map { UnsafePointer($0.pointer) }
-    steps = lowered.steps.map { Step(summary: $0.summary, run: Self.bind($0.kind, functions, constants)) }
+    steps = lowered.steps.map { Step(summary: $0.summary, run: Self.bind($0.kind, functions, constants, accumulators)) }
     if ProcessInfo.processInfo.environment["SRFUSE_PROFILE"] == "1" { profile = Array(repeating: 0, count: steps.count) }
   }
 
   deinit { printProfile() }
+
+  /// Binds new values of the same parameters: every constant is evaluated and packed again
+  /// into the buffers the kernels read (a training step's first job).
+  public func repack(parameters: StateDict) throws {
+    try lowered.repack(parameters: parameters, threads: pool.threads)
+  }
 
   /// Runs the network; `progress` gets (steps done, steps in all).
   public func run(_ inputs: [String: Tensor], progress: (Int, Int) -> Void = { _, _ in }) throws -> [String: Tensor] {
@@ -88,7 +102,8 @@ public final class CompiledNetwork: @unchecked Sendable {
         throw CompileError(description: "input '\(name)' has shape \(describe(shape: tensor.shape)) but the network was compiled for \(describe(shape: shape))")
       }
     }
-    if batch == 1 { return runImage(inputs, destinations, progress: progress) }
+    for buffer in accumulators { buffer.buffer.update(repeating: 0) }
+    if batch == 1 { return runImage(inputs, destinations, progress: progress).merging(accumulatedResults) { $1 } }
     // Image by image: slices of the inputs in, slices of the destinations or results out.
     var results: [String: [Float]] = [:]
     for image in 0..<batch {
@@ -101,6 +116,21 @@ public final class CompiledNetwork: @unchecked Sendable {
       for (name, tensor) in imageResults { results[name, default: []] += tensor.data }
     }
     return Dictionary(uniqueKeysWithValues: results.map { ($0.key, Tensor(shape: outputShapes[$0.key]!, data: $0.value)) })
+      .merging(accumulatedResults) { $1 }
+  }
+
+  /// The outputs that are sums over the run's images (accumulators) or constants.
+  private var accumulatedResults: [String: Tensor] {
+    var results: [String: Tensor] = [:]
+    for step in lowered.steps {
+      guard case .output(let name, let value) = step.kind else { continue }
+      if let index = lowered.accumulators.firstIndex(where: { $0.value == value }) {
+        results[name] = Tensor(shape: lowered.accumulators[index].shape, data: Array(accumulators[index].buffer))
+      } else if let constant = lowered.constantValues[value] {
+        results[name] = constant
+      }
+    }
+    return results
   }
 
   /// Image `index` of a [batch, ...] tensor, as [1, ...].
@@ -128,7 +158,9 @@ public final class CompiledNetwork: @unchecked Sendable {
   }
 
   /// The closure that runs one lowered step with its compiled kernel.
-  private static func bind(_ kind: LoweredNetwork.Kind, _ functions: [UnsafeRawPointer], _ constants: [UnsafePointer<Float>]) -> (inout RunContext) -> Void {
+  private static func bind(
+    _ kind: LoweredNetwork.Kind, _ functions: [UnsafeRawPointer], _ constants: [UnsafePointer<Float>], _ accumulators: [AlignedBuffer]
+  ) -> (inout RunContext) -> Void {
     func pointers(_ operands: [LoweredNetwork.Operand], _ arena: UnsafeMutablePointer<Float>) -> [UnsafePointer<Float>?] {
       operands.map { operand in
         switch operand {
@@ -184,8 +216,22 @@ public final class CompiledNetwork: @unchecked Sendable {
       }
     case .move(let move):
       return { context in move.run(arena: context.arena, pool: context.pool) }
+    case .weightGrad(let kernelIndex, let input, let outputGrad, let weightGrad, let biasGrad, let tasks):
+      let kernel = unsafeBitCast(functions[kernelIndex], to: WeightGradKernelFunction.self)
+      let (weights, bias) = (accumulators[weightGrad].pointer, biasGrad.map { accumulators[$0].pointer })
+      return { context in
+        let arena = context.arena
+        // Each task owns its gradient entries and sums over all pixels: no split changes the bits.
+        context.pool.parallelFor(tasks) { range in
+          kernel(arena + input, arena + outputGrad, weights, bias, Int64(range.lowerBound), Int64(range.upperBound))
+        }
+      }
+    case .training(let step):
+      return { context in step.run(arena: context.arena, accumulators: accumulators, pool: context.pool) }
     case .output(let name, let value):
       return { context in
+        // Sums over the images and constants are collected after the last image.
+        guard context.plain[value] != nil || context.destinations[value] != nil else { return }
         guard let destination = context.destinations[value] else {
           context.results[name] = context.plain[value]
           return

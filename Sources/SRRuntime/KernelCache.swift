@@ -36,6 +36,10 @@ public final class KernelCache: @unchecked Sendable {
     unsafeBitCast(try function(for: .conv(spec)), to: ConvKernelFunction.self)
   }
 
+  public func weightGrad(_ spec: WeightGradKernelSpec) throws -> WeightGradKernelFunction {
+    unsafeBitCast(try function(for: .weightGrad(spec)), to: WeightGradKernelFunction.self)
+  }
+
   public func toBlocked(_ spec: LayoutKernelSpec) throws -> LayoutKernelFunction {
     unsafeBitCast(try function(for: .toBlocked(spec)), to: LayoutKernelFunction.self)
   }

@@ -17,6 +17,16 @@ public struct LoweredNetwork {
   /// floats, so laid end to end they stay 64-byte aligned).
   public private(set) var constants: [AlignedBuffer] = []
   public private(set) var steps: [Step] = []
+  /// Reduced results of a training graph (the loss, weight and bias gradients), by value: plain
+  /// float buffers that sum over the images of a batch, which run one by one.
+  public private(set) var accumulators: [(value: ValueID, shape: [Int])] = []
+  /// The values computed from the parameters alone (weights and what depends only on them),
+  /// and how each packed constant is made from one of them: `repack` redoes both when the
+  /// weights change (every training step).
+  public private(set) var constantValues: [ValueID: Tensor] = [:]
+  fileprivate var constantRecipes: [ConstantRecipe] = []
+  /// Images one run averages its losses over (the batch, run image by image).
+  public let imagesPerRun: Int
 
   /// A blocked activation: its float offset in the arena and its geometry (padded channels).
   public struct Region: Sendable {
@@ -55,15 +65,38 @@ public struct LoweredNetwork {
     case move(Move)
     /// Graph output `name` is plain value `value`.
     case output(name: String, value: ValueID)
+    /// `kernel(arena + input, arena + outputGrad, weightGrad, biasGrad, taskBegin, taskEnd)`
+    /// over `tasks`, adding into accumulators `weightGrad` and `biasGrad`.
+    case weightGrad(kernel: Int, input: Int, outputGrad: Int, weightGrad: Int, biasGrad: Int?, tasks: Int)
+    /// A loss, its gradient or a reduction no kernel absorbed, done by the runtime.
+    case training(TrainingStep)
+  }
+
+  /// How constant `buffer` is made from constant value `value`.
+  fileprivate struct ConstantRecipe {
+    enum Packing {
+      /// The weight, or its transpose (`transposed_conv_weight` with these groups).
+      case convWeights(ConvKernelSpec, trueOut: Int, trueIn: Int, transposedGroups: Int?)
+      /// Per-channel values padded to `channels` (one shared value repeated).
+      case channelVector(channels: Int, trueChannels: Int)
+    }
+    var buffer: Int
+    var value: ValueID
+    var packing: Packing
   }
 
   /// Lowers `optimized` (a graph after `Pipeline.inference`, any pass disabled) with its
   /// weights. `packing` shares packed constants between lowerings of the same network at
   /// several sizes (they do not depend on the size).
+  /// A training graph at batch 1 with `imagesPerRun` > 1 runs a batch image by image: each
+  /// image's loss and loss gradient are scaled by 1/imagesPerRun, so the accumulated sums are
+  /// the batch's means.
   public init(graph optimized: Graph, parameters: StateDict, disabled: Set<String> = [], threads: Int = 1,
-              packing: ConstantPacking? = nil) throws {
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1) throws {
     (graph, plan) = try Self.plan(optimized, disabled: disabled)
-    var lowering = Lowering(graph: graph, plan: plan, parameters: parameters, threads: threads, packing: packing ?? ConstantPacking())
+    self.imagesPerRun = imagesPerRun
+    var lowering = Lowering(graph: graph, plan: plan, parameters: parameters, threads: threads, packing: packing ?? ConstantPacking(),
+                            imagesPerRun: imagesPerRun)
     let constant = graph.constantValues()
     for (id, node) in graph.nodes.enumerated() {
       if constant[id] {
@@ -73,6 +106,31 @@ public struct LoweredNetwork {
       }
     }
     (kernels, constants, steps) = (lowering.kernels, lowering.constants, lowering.steps)
+    (accumulators, constantValues, constantRecipes) = (lowering.accumulators, lowering.constantValues, lowering.recipes)
+  }
+
+  /// Evaluates the constant values again from new `parameters` (same names and shapes) and
+  /// packs them into the same constant buffers, so kernels bound to those buffers see the new
+  /// weights: what a training step does before it runs.
+  public mutating func repack(parameters: StateDict, threads: Int = 1) throws {
+    let constant = graph.constantValues()
+    var values: [ValueID: Tensor] = [:]
+    for (id, node) in graph.nodes.enumerated() where constant[id] {
+      values[id] = try Lowering.evaluateConstant(node, id: id, values, parameters: parameters, threads: threads)
+    }
+    for recipe in constantRecipes {
+      let data = values[recipe.value]!.data
+      let buffer = constants[recipe.buffer]
+      switch recipe.packing {
+      case .convWeights(let spec, let trueOut, let trueIn, let groups):
+        let weight = groups.map { Lowering.transpose(values[recipe.value]!, groups: $0) } ?? values[recipe.value]!
+        let packed = weight.data.withUnsafeBufferPointer { packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn) }
+        buffer.pointer.update(from: packed.pointer, count: packed.count)
+      case .channelVector(_, let trueChannels):
+        for c in 0..<trueChannels { buffer.pointer[c] = data.count == 1 ? data[0] : data[c] }
+      }
+    }
+    constantValues = values
   }
 
   /// The legalized graph and where its values will live, without lowering anything (`srfuse
@@ -87,6 +145,8 @@ public struct LoweredNetwork {
     for (id, node) in graph.nodes.enumerated() where !constant[id] {
       switch node.op {
       case .input, .output, .fromBlocked: break
+      // Reduced results live in accumulators, not in the arena.
+      case .loss, .conv2dWeightGrad, .biasGrad, .preluSlopeGrad: break
       default: blocked[id] = true
       }
     }
@@ -117,22 +177,52 @@ private struct Lowering {
   var steps: [LoweredNetwork.Step] = []
   /// Values computed when the weights are bound: parameters and what depends only on them.
   var constantValues: [ValueID: Tensor] = [:]
+  var recipes: [LoweredNetwork.ConstantRecipe] = []
+  var accumulators: [(value: ValueID, shape: [Int])] = []
+  let imagesPerRun: Int
+  /// Bias gradients that the weight-gradient kernel of the same output gradient computes.
+  let fusedBiasGradients: [ValueID: ValueID]
 
-  init(graph: Graph, plan: BufferPlan, parameters: StateDict, threads: Int, packing: ConstantPacking) {
+  init(graph: Graph, plan: BufferPlan, parameters: StateDict, threads: Int, packing: ConstantPacking, imagesPerRun: Int) {
     (self.graph, self.plan, self.parameters, self.threads, self.packing) = (graph, plan, parameters, threads, packing)
+    self.imagesPerRun = imagesPerRun
+    // Pair each bias gradient with a weight gradient of the same dy (one pass over dy for both).
+    var weightGradients: [ValueID: ValueID] = [:]
+    for (id, node) in graph.nodes.enumerated() {
+      if case .conv2dWeightGrad(let a, _, _) = node.op, a.stride == 1, a.groups == 1 { weightGradients[node.inputs[1]] = id }
+    }
+    var fused: [ValueID: ValueID] = [:]
+    for (id, node) in graph.nodes.enumerated() {
+      if case .biasGrad = node.op, let weight = weightGradients[node.inputs[0]], fused[weight] == nil { fused[weight] = id }
+    }
+    fusedBiasGradients = fused
   }
 
   mutating func evaluateConstant(_ id: ValueID) throws {
-    let node = graph[id]
+    constantValues[id] = try Self.evaluateConstant(graph[id], id: id, constantValues, parameters: parameters, threads: threads)
+  }
+
+  /// A parameter's tensor, checked, or the value of a node that depends on parameters only.
+  static func evaluateConstant(_ node: Node, id: ValueID, _ values: [ValueID: Tensor], parameters: StateDict, threads: Int) throws -> Tensor {
     if case .parameter(let name) = node.op {
       guard let tensor = parameters[name] else { throw CompileError(description: "parameter '\(name)' \(describe(shape: node.shape)) is not bound") }
       guard tensor.shape == node.shape else {
         throw CompileError(description: "parameter '\(name)' has shape \(describe(shape: tensor.shape)) but the graph expects \(describe(shape: node.shape))")
       }
-      constantValues[id] = tensor
-      return
+      return tensor
     }
-    constantValues[id] = Kernels.evaluate(node.op, node.inputs.map { constantValues[$0]! }, resultShape: node.shape, threads: threads)
+    return Kernels.evaluate(node.op, node.inputs.map { values[$0]! }, resultShape: node.shape, threads: threads)
+  }
+
+  static func transpose(_ weight: Tensor, groups: Int) -> Tensor {
+    let w = weight.shape
+    return Kernels.evaluate(.transposedConvWeight(groups: groups), [weight], resultShape: [w[1] * groups, w[0] / groups, w[2], w[3]], threads: 1)
+  }
+
+  mutating func accumulator(for id: ValueID) -> Int {
+    if let index = accumulators.firstIndex(where: { $0.value == id }) { return index }
+    accumulators.append((id, graph[id].shape))
+    return accumulators.count - 1
   }
 
   /// Where blocked value `id` lives.
@@ -193,14 +283,71 @@ private struct Lowering {
       lowerMove(id, from: node.inputs[0], "pixel_shuffle \(r)", .pixelShuffle(r))
     case .pixelUnshuffle(let r):
       lowerMove(id, from: node.inputs[0], "pixel_unshuffle \(r)", .pixelUnshuffle(r))
-    case .fill, .loss, .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad,
-      .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad, .transposedConvWeight:
-      throw CompileError(description: "node %\(id): the JIT does not compile training ops such as \(node.op.mnemonic) yet (use --backend reference)")
+    case .loss(let loss):
+      let (p, t) = (region(node.inputs[0]), region(node.inputs[1]))
+      let count = graph[node.inputs[0]].shape.reduce(1, *)
+      append("\(loss.name)_loss", .training(.loss(loss, prediction: p, target: t, trueChannels: graph[node.inputs[0]].shape[1],
+                                                   scale: 1 / Double(count * imagesPerRun), accumulator: accumulator(for: id))))
+    case .lossGrad(let loss):
+      guard let upstream = constantValues[node.inputs[2]] else {
+        throw CompileError(description: "node %\(id): the JIT takes a loss gradient whose upstream gradient is a constant (the loss is the objective)")
+      }
+      let factor = upstream.data[0] / Float(node.shape.reduce(1, *) * imagesPerRun)
+      append("\(loss.name)_loss_grad", .training(.lossGrad(loss, prediction: region(node.inputs[0]), target: region(node.inputs[1]),
+                                                          output: region(id), trueChannels: node.shape[1], factor: factor)))
+    case .leakyReluGrad(let slope):
+      try lowerElementwise(id, node, [.leakyReluMask(slope)], source: node.inputs[1], operands: [node.inputs[0]])
+    case .conv2dWeightGrad(let a, let kh, let kw):
+      try lowerWeightGrad(id, node, a, kernelSize: kh == kw ? kh : 0)
+    case .biasGrad:
+      if fusedBiasGradients.values.contains(id) { return }
+      append("bias_grad", .training(.biasGrad(outputGrad: region(node.inputs[0]), trueChannels: node.shape[0], accumulator: accumulator(for: id))))
+    case .preluSlopeGrad(let channels):
+      append("prelu_slope_grad", .training(.preluSlopeGrad(input: region(node.inputs[0]), outputGrad: region(node.inputs[1]),
+                                                          trueChannels: graph[node.inputs[0]].shape[1], shared: channels == 1,
+                                                          accumulator: accumulator(for: id))))
+    case .sliceChannels(let start, _):
+      // A slice the plan made a view of its source costs nothing.
+      let source = plan.locations[node.inputs[0]]!
+      if plan.locations[id] == BufferPlan.Location(buffer: source.buffer, channelOffset: source.channelOffset + start) { return }
+      lowerMove(id, from: node.inputs[0], "slice_channels from \(start)", .channelShift(-start))
+    case .upsampleNearestGrad(let r):
+      append("upsample_nearest_grad x\(r)", .training(.upsampleGrad(factor: r, input: region(node.inputs[0]), output: region(id), trueChannels: node.shape[1])))
+    case .preluGrad:
+      let slopes = try epilogueOperands([.prelu], [node.inputs[1]], channels: BlockedLayout.paddedChannels(node.shape[1]), node: id)
+      guard case .constant(let slope) = slopes[0] else { preconditionFailure("a slope vector is a constant") }
+      append("prelu_grad", .training(.preluGrad(input: region(node.inputs[0]), slope: UnsafePointer(constants[slope].pointer),
+                                                outputGrad: region(node.inputs[2]), output: region(id), trueChannels: node.shape[1])))
+    case .conv2dInputGrad(let a, _, _) where a.stride == 1 && a.padding <= graph[node.inputs[1]].shape[2] - 1:
+      let k = graph[node.inputs[1]].shape[2]
+      try lowerConv(id, node, FusedConv2dAttributes(conv: Conv2dAttributes(stride: 1, padding: k - 1 - a.padding, groups: a.groups)), transposed: true)
+    case .fill, .conv2dInputGrad, .transposedConvWeight:
+      throw CompileError(description: "node %\(id): the JIT does not compile \(node.op.mnemonic) here (strided backward-data; use --backend reference)")
     }
   }
 
-  private mutating func lowerConv(_ id: ValueID, _ node: Node, _ a: FusedConv2dAttributes) throws {
-    let weight = constantValues[node.inputs[1]]!
+  /// A weight gradient (and the bias gradient of the same dy, when there is one), accumulated
+  /// over the images of a run.
+  private mutating func lowerWeightGrad(_ id: ValueID, _ node: Node, _ a: Conv2dAttributes, kernelSize k: Int) throws {
+    let (x, dy) = (graph[node.inputs[0]].shape, graph[node.inputs[1]].shape)
+    guard a.stride == 1, a.groups == 1, k == 1 || k == 3, a.padding == k / 2 else {
+      throw CompileError(description: "node %\(id): the JIT computes weight gradients of stride-1, ungrouped 1x1 and 3x3 'same' convolutions only, not \(node.shape[2])x\(node.shape[3]) with stride \(a.stride), padding \(a.padding), groups \(a.groups) (use --backend reference)")
+    }
+    let bias = fusedBiasGradients[id]
+    let spec = WeightGradKernelSpec(
+      inChannels: BlockedLayout.paddedChannels(x[1]), outChannels: BlockedLayout.paddedChannels(dy[1]), trueInChannels: x[1],
+      trueOutChannels: dy[1], kernelSize: k, height: dy[2], width: dy[3], upsample: 1, biasGradient: bias != nil)
+    if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
+    append("weight_grad \(x[1])->\(dy[1]) \(k)x\(k) at \(dy[2])x\(dy[3])\(bias == nil ? "" : " [bias]")",
+           .weightGrad(kernel: kernel(.weightGrad(spec)), input: region(node.inputs[0]).offset, outputGrad: region(node.inputs[1]).offset,
+                       weightGrad: accumulator(for: id), biasGrad: bias.map { accumulator(for: $0) }, tasks: spec.taskCount))
+  }
+
+  /// `transposed`: the node is a stride-1 input gradient, run as the convolution of dy with the
+  /// transposed weight (what backward-data-as-convolution makes explicit; lowering does it
+  /// itself when that pass is off).
+  private mutating func lowerConv(_ id: ValueID, _ node: Node, _ a: FusedConv2dAttributes, transposed: Bool = false) throws {
+    let weight = transposed ? Self.transpose(constantValues[node.inputs[1]]!, groups: a.conv.groups) : constantValues[node.inputs[1]]!
     let (trueOut, trueIn, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
     guard a.conv.stride == 1, a.conv.groups == 1, weight.shape[3] == k, k == 1 || k == 3, a.conv.padding == k / 2 else {
       throw CompileError(description: "node %\(id): the JIT compiles stride-1, ungrouped 1x1 and 3x3 'same' convolutions only, not \(weight.shape[2])x\(weight.shape[3]) with stride \(a.conv.stride), padding \(a.conv.padding), groups \(a.conv.groups) (use --backend reference)")
@@ -210,24 +357,27 @@ private struct Lowering {
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
     let index = kernel(.conv(spec))
     // The packed layout depends on the channels, kernel size and upsampling, not the size.
-    let key = "%\(node.inputs[1]) \(weight.shape) \(spec.inChannels)->\(spec.outChannels) k\(k) x\(a.upsample)"
+    let key = "%\(node.inputs[1])\(transposed ? " transposed" : "") \(weight.shape) \(spec.inChannels)->\(spec.outChannels) k\(k) x\(a.upsample)"
     let packed = packing.packed[key] ?? weight.data.withUnsafeBufferPointer {
       packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn)
     }
     packing.packed[key] = packed
     let weights = constant(packed)
+    recipes.append(.init(buffer: weights, value: node.inputs[1], packing: .convWeights(spec, trueOut: trueOut, trueIn: trueIn, transposedGroups: transposed ? a.conv.groups : nil)))
     let operands = try epilogueOperands(a.epilogue, Array(node.inputs.dropFirst(2)), channels: spec.outChannels, node: id)
     append("conv \(trueIn)->\(trueOut) \(k)x\(k) at \(node.shape[2])x\(node.shape[3])\(a.upsample > 1 ? " upsample x\(a.upsample)" : "") \(a.epilogue.text)",
            .conv(kernel: index, input: region(node.inputs[0]).offset, output: region(id), weights: weights, operands: operands))
   }
 
-  private mutating func lowerElementwise(_ id: ValueID, _ node: Node, _ pointwise: [PointwiseStep], operands: [ValueID]) throws {
+  private mutating func lowerElementwise(
+    _ id: ValueID, _ node: Node, _ pointwise: [PointwiseStep], source: ValueID? = nil, operands: [ValueID]
+  ) throws {
     let shape = node.shape
     let spec = ElementwiseKernelSpec(channels: BlockedLayout.paddedChannels(shape[1]), height: shape[2], width: shape[3], steps: pointwise)
     let index = kernel(.elementwise(spec))
     let locations = try epilogueOperands(pointwise, operands, channels: spec.channels, node: id)
     append("elementwise \(pointwise.text) at \(shape[2])x\(shape[3])",
-           .elementwise(kernel: index, input: region(node.inputs[0]).offset, output: region(id), operands: locations))
+           .elementwise(kernel: index, input: region(source ?? node.inputs[0]).offset, output: region(id), operands: locations))
   }
 
   /// Where each step operand will be: a blocked value in the arena, or a per-channel vector
@@ -237,14 +387,17 @@ private struct Lowering {
     var next = operands.makeIterator()
     for step in pointwise where step.takesOperand {
       let operand = next.next()!
-      if step == .add {
-        guard plan.locations[operand] != nil else { throw CompileError(description: "node %\(node): add operand %\(operand) is not an activation") }
+      if step.readsTensor {
+        guard plan.locations[operand] != nil else { throw CompileError(description: "node %\(node): \(step.text) operand %\(operand) is not an activation") }
         result.append(.arena(region(operand).offset))
       } else {
         let values = constantValues[operand]!.data
         let vector = AlignedBuffer(count: channels)
-        for c in 0..<graph[node].shape[1] { vector.pointer[c] = values.count == 1 ? values[0] : values[c] }
-        result.append(.constant(constant(vector)))
+        let trueChannels = graph[node].shape[1]
+        for c in 0..<trueChannels { vector.pointer[c] = values.count == 1 ? values[0] : values[c] }
+        let index = constant(vector)
+        recipes.append(.init(buffer: index, value: operand, packing: .channelVector(channels: channels, trueChannels: trueChannels)))
+        result.append(.constant(index))
       }
     }
     return result

@@ -46,7 +46,7 @@ enum Kernels {
       for i in out.indices {
         let value: Float
         switch step {
-        case .add: value = operand!.data[i]
+        case .add, .leakyReluMask: value = operand!.data[i]
         case .bias, .prelu: value = operand!.data.count == 1 ? operand!.data[0] : operand!.data[(i / plane) % channels]
         default: value = 0
         }

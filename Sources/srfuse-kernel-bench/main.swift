@@ -2,9 +2,12 @@
 // the same run (clock speeds on shared machines vary between runs).
 //
 //   srfuse-kernel-bench [--size N] [--tile blocks,pixels[,unroll[,stripColumns]]] [--asm FILE] [--o2] [--seconds S]
+//                       [--upsample F] [--shapes 64x32,...] [--weight-grad]
 //
 // --asm writes the assembly of the first kernel; --o2 runs LLVM's default<O2> pipeline on each
 // kernel module before compiling it (to check whether it pays for its compile time).
+// --weight-grad times the weight-gradient kernels (with bias gradient) of the same shapes plus
+// 64->3 instead, their tasks split in two halves for two threads.
 import CLLVM
 import Dispatch
 import Foundation
@@ -20,6 +23,8 @@ struct Options {
   var seconds = 0.5
   var shapes: [(Int, Int)] = [(64, 32), (96, 32), (128, 32), (160, 32), (192, 64), (64, 64)]
   var upsample = 1
+  var weightGrad = false
+  var shapesGiven = false
 
   init(_ arguments: [String]) {
     var rest = arguments.makeIterator()
@@ -35,7 +40,12 @@ struct Options {
       case "--o2": optimize = true
       case "--seconds": seconds = Double(rest.next()!)!
       case "--upsample": upsample = Int(rest.next()!)!
+      case "--weight-grad":
+        weightGrad = true
+        // The 3-channel output convolution is a training shape too (its weights learn).
+        if !shapesGiven { shapes.append((64, 3)) }
       case "--shapes":
+        shapesGiven = true
         shapes = rest.next()!.split(separator: ",").map { pair in
           let numbers = pair.split(separator: "x").map { Int($0)! }
           return (numbers[0], numbers[1])
@@ -78,14 +88,71 @@ let jit = try JIT(target: target)
 func measurePeak(threads: Int) throws -> Double { try (0..<3).map { _ in try PeakProbe.measure(threads: threads) }.max()! }
 let peaks = [1: try measurePeak(threads: 1), 2: try measurePeak(threads: 2)]
 print("target \(target.cpu), \(target.vectorWidth)-wide; FMA peak \(String(format: "%.1f", peaks[1]!)) GFLOP/s on 1 thread, \(String(format: "%.1f", peaks[2]!)) on 2")
-print("size \(options.size)x\(options.size), upsample \(options.upsample), epilogue [bias, leaky_relu 0.2]")
-print("shape       tile        compile ms   1 thread GFLOP/s   %peak   2 threads GFLOP/s   %peak")
 
 var random = UInt64(0x1234_5678)
 func nextRandom() -> Float {
   random = random &* 6364136223846793005 &+ 1442695040888963407
   return Float(random >> 40) / Float(1 << 24) - 0.5
 }
+
+/// The weight-gradient rows: 3x3, bias gradient on, every task over one or two threads.
+func benchWeightGrad() throws {
+  print("weight gradient (3x3, with bias gradient), size \(options.size)x\(options.size), upsample \(options.upsample)")
+  print("shape     tasks   compile ms   1 thread GFLOP/s   %peak   2 threads GFLOP/s   %peak")
+  for (index, (inChannels, outChannels)) in options.shapes.enumerated() {
+    let size = options.size, f = options.upsample
+    let padded = (BlockedLayout.paddedChannels(inChannels), BlockedLayout.paddedChannels(outChannels))
+    let spec = WeightGradKernelSpec(
+      inChannels: padded.0, outChannels: padded.1, trueInChannels: inChannels, trueOutChannels: outChannels,
+      kernelSize: 3, height: size, width: size, upsample: f, biasGradient: true)
+    let name = "bench_weight_grad_\(index)"
+    if index == 0, let path = options.assemblyPath {
+      let module = LLVMModuleCreateWithNameInContext("asm", jit.context)!
+      WeightGradKernelGenerator.emit(spec, named: name, in: jit.context, module: module, target: target)
+      try AssemblyListing.assembly(of: module, target: target).write(toFile: path, atomically: true, encoding: .utf8)
+      LLVMDisposeModule(module)
+    }
+    let compileStart = DispatchTime.now().uptimeNanoseconds
+    let module = LLVMModuleCreateWithNameInContext(name, jit.context)!
+    WeightGradKernelGenerator.emit(spec, named: name, in: jit.context, module: module, target: target)
+    if options.optimize { optimize(module, target: target) }
+    try jit.add(module)
+    let kernel = unsafeBitCast(try jit.address(of: name), to: WeightGradKernelFunction.self)
+    let compileMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - compileStart) / 1e6
+
+    let input = AlignedBuffer(count: BlockedLayout.floatCount(channels: padded.0, height: size / f, width: size / f))
+    for i in 0..<input.count { input.pointer[i] = nextRandom() }
+    let outputGrad = AlignedBuffer(count: BlockedLayout.floatCount(channels: padded.1, height: size, width: size))
+    for i in 0..<outputGrad.count { outputGrad.pointer[i] = nextRandom() }
+    let weightGrad = AlignedBuffer(count: outChannels * inChannels * 9)
+    let biasGrad = AlignedBuffer(count: outChannels)
+    let tasks = Int64(spec.taskCount)
+    let single = bestTime(seconds: options.seconds) {
+      kernel(input.pointer, outputGrad.pointer, weightGrad.pointer, biasGrad.pointer, 0, tasks)
+    }
+    let double = bestTime(seconds: options.seconds) {
+      DispatchQueue.concurrentPerform(iterations: 2) { part in
+        kernel(input.pointer, outputGrad.pointer, weightGrad.pointer, biasGrad.pointer, Int64(part) * tasks / 2, Int64(part + 1) * tasks / 2)
+      }
+    }
+    withExtendedLifetime((input, outputGrad, weightGrad, biasGrad)) {}
+
+    let singleRate = spec.flops / single / 1e9, doubleRate = spec.flops / double / 1e9
+    print(
+      String(
+        format: "%3d->%-3d  %5d   %7.1f      %8.1f          %5.1f    %8.1f           %5.1f",
+        inChannels, outChannels, tasks, compileMilliseconds,
+        singleRate, 100 * singleRate / peaks[1]!, doubleRate, 100 * doubleRate / peaks[2]!))
+  }
+}
+
+if options.weightGrad {
+  try benchWeightGrad()
+  exit(0)
+}
+
+print("size \(options.size)x\(options.size), upsample \(options.upsample), epilogue [bias, leaky_relu 0.2]")
+print("shape       tile        compile ms   1 thread GFLOP/s   %peak   2 threads GFLOP/s   %peak")
 
 for (index, (inChannels, outChannels)) in options.shapes.enumerated() {
   let size = options.size, f = options.upsample

@@ -3,6 +3,7 @@ import Dispatch
 import SRIR
 import SRPasses
 import SRRuntime
+import SRTraining
 
 /// Which engine runs a network.
 enum Backend: String, ExpressibleByArgument, CaseIterable {
@@ -10,6 +11,14 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
   case jit
   /// The reference interpreter: the unfused graph with plain loops and OpenBLAS.
   case reference
+
+  /// The same choice for training graphs.
+  var gradientBackend: GradientEngine.Backend {
+    switch self {
+    case .jit: .jit(.host)
+    case .reference: .reference
+    }
+  }
 }
 
 /// The options every command that compiles a network shares.

@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
   @Option(help: "Write the network's output (clamped to 0..1) as a 16-bit RGB PNG.")
   var saveOutput: String?
 
-  @Flag(help: "Time one whole training step (forward, loss, backward, optimizer update) instead (reference backend).")
+  @Flag(help: "Time one whole training step (weights bound, forward, loss, backward, optimizer update) instead.")
   var train = false
 
   @Option(help: "With --train: images per step.")
@@ -52,9 +52,6 @@ struct Bench: ParsableCommand {
     if train {
       guard input == nil, image == nil, saveOutput == nil else { throw ValidationError("--train times patches of --patch; it takes no --input, --image or --save-output") }
       guard batch >= 1, patch >= 1 else { throw ValidationError("--batch and --patch must be at least 1") }
-      guard backendOptions.backend == .reference else {
-        throw ValidationError("--train: the JIT does not compile training graphs yet; use --backend reference")
-      }
     } else {
       guard (input == nil) != (image == nil) else { throw ValidationError("give exactly one of --input HxW and --image PNG") }
     }
@@ -65,7 +62,8 @@ struct Bench: ParsableCommand {
   func run() throws {
     let model = try modelOptions.resolve()
     if train {
-      let bench = TrainingBench(model: model, batch: batch, patch: patch, optimizer: optimizer, loss: loss.loss, threads: threads)
+      let bench = TrainingBench(
+        model: model, batch: batch, patch: patch, optimizer: optimizer, loss: loss.loss, threads: threads, backend: backendOptions.backend)
       return try bench.run(warmup: warmup, repeats: repeats, json: json, disabled: Set(backendOptions.disablePass))
     }
     let tensor = try loadInput(channels: model.network.inputChannels)

@@ -4,6 +4,7 @@ import SRAutodiff
 import SRIR
 import SRPasses
 import SRRuntime
+import SRTraining
 import SRWeights
 
 /// Which pixel loss `grad` differentiates.
@@ -35,10 +36,13 @@ struct Grad: ParsableCommand {
   @Option(help: "l1, mse or charbonnier (mean over the batch; Charbonnier eps 1e-12, as BasicSR).")
   var loss = LossName.l1
 
-  @Option(help: "reference (the interpreter; the JIT does not compile training graphs yet).")
-  var backend = Backend.reference
+  @Option(help: "jit (fused, compiled training kernels) or reference (the interpreter on the unfused training graph).")
+  var backend = Backend.jit
 
-  @Option(name: .customLong("disable-pass"), help: "Skip this pass of the training pipeline (repeatable).")
+  @Option(help: "Threads (default: all cores).")
+  var threads: Int?
+
+  @Option(name: .customLong("disable-pass"), help: "Skip this pass of the training pipeline (repeatable; jit backend).")
   var disablePass: [String] = []
 
   @Option(name: .shortAndLong, help: "The safetensors file to write: 'loss' and one gradient per state_dict key.")
@@ -47,9 +51,7 @@ struct Grad: ParsableCommand {
   func validate() throws {
     guard lq.count == gt.count else { throw ValidationError("--lq names \(lq.count) images but --gt \(gt.count); give one ground truth per input") }
     guard !lq.isEmpty else { throw ValidationError("give at least one --lq and --gt pair") }
-    guard backend == .reference else {
-      throw ValidationError("--backend \(backend): the JIT does not compile training graphs yet; use --backend reference")
-    }
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
     try PassManager(passes: Pipeline.training, disabled: Set(disablePass)).checkDisabledNames()
   }
 
@@ -73,10 +75,10 @@ struct Grad: ParsableCommand {
     }
 
     let forward = try network.graph(height: height, width: width, batch: inputs.count)
-    var training = try TrainingGraph.make(of: forward, loss: loss.loss)
-    try PassManager(passes: Pipeline.training, disabled: Set(disablePass)).run(&training)
-    let results = try ReferenceInterpreter(graph: training, parameters: model.parameters)
-      .run(["lq": batch(inputs), "gt": batch(targets)])
+    let training = try TrainingGraph.make(of: forward, loss: loss.loss)
+    let engine = try GradientEngine(
+      training: training, parameters: model.parameters, backend: backend.gradientBackend, threads: threads, disabled: Set(disablePass))
+    let results = try engine.run(["lq": batch(inputs), "gt": batch(targets)], parameters: model.parameters)
     var tensors: StateDict = ["loss": results[TrainingGraph.lossOutput]!]
     for (name, _) in forward.parameters { tensors[name] = results[TrainingGraph.gradientOutput(name)]! }
     try SafetensorsWriter.write(

@@ -79,6 +79,7 @@ struct Inspect: ParsableCommand {
       if after == nil, !afterAll { print(written.text, terminator: "") }
       printSummary(forward, height: height, width: width, postResize: postResize)
       printTrainingSummary(written, forward: forward)
+      try printTrainingLowering(optimized)
       return
     }
     let written = try network.graph(height: height, width: width)
@@ -148,6 +149,46 @@ struct Inspect: ParsableCommand {
     let total = stored.values.reduce(0) { $0 + $1.bytes }
     print(String(format: "// kept from the forward pass for the backward (reference interpreter, unfused): %.2f MiB: ", Double(total) / 1048576)
       + stored.sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key) (" + String(format: "%.2f", Double($0.value.bytes) / 1048576) + " MiB)" }.joined(separator: ", "))
+  }
+
+  /// What the JIT runs for one image of the optimized training graph (a batch runs image by
+  /// image): its kernel calls by kind, its arena, and the buffers alive across the loss, which
+  /// is what the backward keeps from the forward pass.
+  private func printTrainingLowering(_ optimized: Graph) throws {
+    let image = try optimized.withBatch(1)
+    var zeros: StateDict = [:]
+    for (name, shape) in image.parameters { zeros[name] = Tensor(zeros: shape) }
+    let lowered = try LoweredNetwork(graph: image, parameters: zeros, disabled: Set(disablePass))
+    var kinds: [String: Int] = [:]
+    for step in lowered.steps {
+      let kind: String
+      switch step.kind {
+      case .conv: kind = "convolution"
+      case .weightGrad: kind = "weight-gradient"
+      case .elementwise: kind = "elementwise"
+      case .move: kind = "copy"
+      case .toBlocked, .fromBlocked: kind = "layout"
+      case .training: kind = "loss or small reduction"
+      case .output: continue
+      }
+      kinds[kind, default: 0] += 1
+    }
+    print("// jit, per image: " + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+      + String(format: " kernel calls; one arena of %.2f MiB", Double(lowered.plan.arenaBytes) / 1048576))
+    let graph = lowered.graph, plan = lowered.plan
+    guard let loss = graph.nodes.firstIndex(where: { if case .loss = $0.op { true } else { false } }) else { return }
+    var kept: [String: (count: Int, bytes: Int)] = [:]
+    for buffer in plan.buffers where buffer.firstUse < loss && buffer.lastUse > loss {
+      let kind = graph[buffer.firstUse].op.mnemonic
+      kept[kind, default: (0, 0)].count += 1
+      kept[kind, default: (0, 0)].bytes += buffer.floats * 4
+    }
+    let total = kept.values.reduce(0) { $0 + $1.bytes }
+    print(String(format: "// jit, kept from the forward pass for the backward: %.2f MiB per image: ", Double(total) / 1048576)
+      + kept.sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key) (" + String(format: "%.2f", Double($0.value.bytes) / 1048576) + " MiB)" }.joined(separator: ", "))
+    print("// stored, not recomputed: convolution outputs (a convolution is never recomputed; a leaky ReLU's output is also its"
+      + " backward's mask, so no pre-activation is kept; a dense block's concatenation is one buffer); PReLU inputs (slopes may be"
+      + " negative, so the mask is the input's sign); upsampled activations read by a weight gradient")
   }
 
   private func printSummary(_ ir: Graph, height: Int, width: Int, postResize: Float?) {

@@ -12,7 +12,7 @@ import XCTest
 /// (fixtures by scripts/make-fixtures.py): RRDBNet x4, x2, x1 and SRVGG with PReLU slopes of
 /// both signs, batches of 2 and 3, each pixel loss. For every parameter tensor
 /// ||g - g_ref|| / ||g_ref|| <= 1e-4, as the issue asks; the loss within 1e-5 relative. The
-/// graph is checked as built and after the training passes.
+/// graph is checked as built and after the training passes, on the interpreter and the JIT.
 final class PyTorchGradientTests: XCTestCase {
   static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures/reference")
@@ -32,6 +32,8 @@ final class PyTorchGradientTests: XCTestCase {
       let results = try ReferenceInterpreter(graph: training, parameters: parameters).run(["lq": lq, "gt": gt])
       try compare(results, fixture, forward, "\(name) \(stage)", file: file, line: line)
     }
+    let compiled = try CompiledNetwork(graph: optimized, parameters: parameters)
+    try compare(try compiled.run(["lq": lq, "gt": gt]), fixture, forward, "\(name) on the JIT", file: file, line: line)
   }
 
   func compare(_ results: [String: Tensor], _ fixture: StateDict, _ forward: Graph, _ name: String, file: StaticString, line: UInt) throws {

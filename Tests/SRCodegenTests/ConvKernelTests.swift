@@ -65,7 +65,7 @@ final class ConvKernelTests: XCTestCase {
       packConvWeights(spec, weight: $0, trueOutChannels: testCase.trueOut, trueInChannels: testCase.trueIn)
     }
     let operandBuffers = zip(testCase.epilogue.filter(\.takesOperand), operands).map { step, values in
-      step == .add ? makeBlocked(values, channels: outChannels, height: height, width: width) : alignedCopy(values)
+      step.readsTensor ? makeBlocked(values, channels: outChannels, height: height, width: width) : alignedCopy(values)
     }
     let output = AlignedBuffer(count: BlockedLayout.floatCount(channels: outChannels, height: height, width: width))
     output.buffer.update(repeating: .nan)
@@ -119,6 +119,14 @@ final class ConvKernelTests: XCTestCase {
     try check(Case(
       trueIn: 64, trueOut: 32, height: 17, width: 31,
       epilogue: [.bias, .prelu, .scale(0.2), .add, .leakyRelu(0.1), .add, .relu]))
+  }
+
+  /// A backward-data convolution's epilogue: the leaky-ReLU mask read from a stored tensor
+  /// (random signs), then a gradient sum; slope 0 is ReLU's backward.
+  func testMaskEpilogue() throws {
+    try check(Case(trueIn: 32, trueOut: 64, height: 11, width: 13, epilogue: [.leakyReluMask(0.2), .add]))
+    try check(Case(trueIn: 64, trueOut: 20, height: 5, width: 7, epilogue: [.scale(0.2), .leakyReluMask(0)]))
+    try check(Case(trueIn: 32, trueOut: 64, height: 6, width: 5, epilogue: [.leakyReluMask(0.2), .add]), target: .avx2)
   }
 
   func testPointwiseConvolution() throws {

@@ -58,7 +58,7 @@ func referenceConv(
 }
 
 /// Applies `steps` in place. Operands in step order: per-channel vectors for `.bias`/`.prelu`,
-/// tensors of the same [C, H, W] shape for `.add`.
+/// tensors of the same [C, H, W] shape for `.add` and `.leakyReluMask`.
 func referenceEpilogue(_ tensor: inout ReferenceTensor, steps: [PointwiseStep], operands: [[Float]], channels: Int, pixels: Int) {
   var next = 0
   for step in steps {
@@ -85,6 +85,9 @@ func referenceEpilogue(_ tensor: inout ReferenceTensor, steps: [PointwiseStep], 
         case .scale(let factor):
           tensor.values[index] = v * Double(factor)
           tensor.magnitudes[index] *= abs(Double(factor))
+        case .leakyReluMask(let slope):
+          if operand[index] <= 0 { tensor.values[index] = v * Double(slope) }
+          tensor.magnitudes[index] *= max(1, abs(Double(slope)))
         }
       }
     }

@@ -37,6 +37,43 @@ final class TrainingPassTests: XCTestCase {
       """, "the strided one stays")
   }
 
+  /// The leaky-ReLU backward joins the epilogue of the backward-data convolution that makes
+  /// its gradient, masked by the stored forward output, and the gradient sum after it too;
+  /// one whose gradient has another reader becomes an elementwise kernel of its own.
+  func testLeakyReluBackwardJoinsTheBackwardDataEpilogue() throws {
+    var graph = try Graph(parsing: """
+      graph g {
+        %0 = input "dy" : [1, 4, 5, 4]
+        %1 = input "s" : [1, 2, 5, 4]
+        %2 = input "r" : [1, 2, 5, 4]
+        %3 = param "wt" : [2, 4, 3, 3]
+        %4 = conv2d %0, %3 {stride = 1, padding = 1, groups = 1} : [1, 2, 5, 4]
+        %5 = leaky_relu_grad %1, %4 {slope = 0.2} : [1, 2, 5, 4]
+        %6 = add %5, %2 : [1, 2, 5, 4]
+        %7 = leaky_relu_grad %1, %2 {slope = 0} : [1, 2, 5, 4]
+        %8 = output "dx" %6 : [1, 2, 5, 4]
+        %9 = output "other" %7 : [1, 2, 5, 4]
+        %10 = output "r" %2 : [1, 2, 5, 4]
+      }
+
+      """)
+    try PassManager(passes: [FuseConvEpilogue(), FuseElementwise(), DeadValueElimination()]).run(&graph)
+    XCTAssertEqual(graph.text, """
+      graph g {
+        %0 = input "dy" : [1, 4, 5, 4]
+        %1 = input "s" : [1, 2, 5, 4]
+        %2 = input "r" : [1, 2, 5, 4]
+        %3 = param "wt" : [2, 4, 3, 3]
+        %4 = conv2d_fused %0, %3, %1, %2 {stride = 1, padding = 1, groups = 1, upsample = 1, epilogue = [leaky_relu_mask 0.2, add]} : [1, 2, 5, 4]
+        %5 = elementwise %2, %1 {steps = [leaky_relu_mask 0.0]} : [1, 2, 5, 4]
+        %6 = output "dx" %4 : [1, 2, 5, 4]
+        %7 = output "other" %5 : [1, 2, 5, 4]
+        %8 = output "r" %2 : [1, 2, 5, 4]
+      }
+
+      """)
+  }
+
   /// The transposed convolution equals the input gradient for every padding a 3x3 or 5x5
   /// kernel can have, with groups.
   func testTheRewriteKeepsTheValues() throws {

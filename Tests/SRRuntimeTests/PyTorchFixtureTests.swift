@@ -3,6 +3,7 @@ import SRDSL
 import SRGraphs
 import SRIR
 import SRRuntime
+import SRTestSupport
 import SRWeights
 import XCTest
 

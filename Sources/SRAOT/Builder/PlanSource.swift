@@ -39,6 +39,7 @@ struct PlanSource {
       case .conv: lines.append("void \(name)(const float *, float *, const float *, const float *const *, int64_t, int64_t);")
       case .elementwise: lines.append("void \(name)(float *, const float *, const float *const *, int64_t, int64_t);")
       case .toBlocked, .fromBlocked: lines.append("void \(name)(const float *, float *, int64_t, int64_t);")
+      case .weightGrad: lines.append("void \(name)(const float *, const float *, float *, float *, int64_t, int64_t);")
       }
     }
     lines += [
@@ -118,6 +119,8 @@ struct PlanSource {
         steps.append("{.kind = SRF_STEP_MOVE, .output = \(region(move.destination)), .input = \(region(move.source)), .mapping = \(mapping), .move_argument = \(argument), .true_channels = \(move.trueChannels), .source_channels = \(move.sourceChannels), .written_begin = \(move.written.lowerBound), .written_end = \(move.written.upperBound)},")
       case .output:
         continue
+      case .weightGrad, .training:
+        throw CompileError(description: "srfuse compile builds inference networks, not training graphs")
       }
     }
     return operandLists + ["static const srf_step steps_\(index)[] = {"] + steps.map { "  " + $0 } + ["};", ""]
