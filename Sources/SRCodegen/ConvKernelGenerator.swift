@@ -285,7 +285,7 @@ private struct ConvEmitter {
         for (index, step) in spec.epilogue.enumerated() {
           let operand = step.readsTensor
             ? ir.loadVector(ir.advance(operands[index]!, by: tensorOffset), offset: pixelOffset) : channelValues[index]
-          value = ir.apply(step, to: value, operand: operand)
+          value = ir.apply(step, to: value, operand: operand, block: ir.add(context.firstBlock, blockInChunk))
         }
         ir.storeVector(value, ir.advance(context.output, by: tileOutput), offset: pixelOffset)
       }

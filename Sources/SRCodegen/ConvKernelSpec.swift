@@ -43,7 +43,7 @@ public struct ConvKernelSpec: Hashable, Sendable {
     if height < 1 || width < 1 { return "output size \(height)x\(width) is empty" }
     if upsample < 1 { return "upsample factor \(upsample) is not positive" }
     if height % upsample != 0 || width % upsample != 0 { return "output size \(height)x\(width) is not a multiple of the upsample factor \(upsample)" }
-    return nil
+    return epilogue.blockMisalignment(channels: outChannels)
   }
 
   public var inputHeight: Int { height / upsample }
@@ -81,5 +81,16 @@ extension ConvKernelSpec {
   /// Weight slots per axis and phase in the packed weights: the most offsets any phase reads.
   var tapSlots: Int {
     (0..<upsample).map { inputOffsets(phase: $0).count }.max()!
+  }
+}
+
+extension Array where Element == PointwiseStep {
+  /// Why a channel-restricted step cannot run on whole blocks of `channels`, or nil.
+  func blockMisalignment(channels: Int) -> String? {
+    for case .leakyReluMask(_, let range?) in self where range.lowerBound % BlockedLayout.block != 0
+      || range.upperBound % BlockedLayout.block != 0 || range.upperBound > channels {
+      return "mask channels \(range.lowerBound)..<\(range.upperBound) are not whole blocks of \(BlockedLayout.block) within \(channels)"
+    }
+    return nil
   }
 }

@@ -24,7 +24,7 @@ public struct ElementwiseKernelSpec: Hashable, Sendable {
     if channels <= 0 || channels % BlockedLayout.block != 0 { return "channels \(channels) is not a positive multiple of \(BlockedLayout.block)" }
     if height < 1 || width < 1 { return "size \(height)x\(width) is empty" }
     if steps.contains(.bias) { return "an elementwise chain cannot add a bias: the halo would stop being zero" }
-    return nil
+    return steps.blockMisalignment(channels: channels)
   }
 }
 
@@ -68,7 +68,7 @@ public enum ElementwiseKernelGenerator {
           for (index, step) in spec.steps.enumerated() {
             let operand = step.readsTensor
               ? ir.loadVector(ir.advance(operands[index]!, by: offset), offset: part * ir.width) : channelValues[index]?[part]
-            value = ir.apply(step, to: value, operand: operand)
+            value = ir.apply(step, to: value, operand: operand, block: channelBlock)
           }
           ir.storeVector(value, ir.advance(destination, by: offset), offset: part * ir.width)
         }

@@ -6,6 +6,16 @@ import SRIR
 extension KernelBuilder {
   /// `operand` is the step's operand vector already loaded for this value's channels (`.bias`,
   /// `.prelu`) or pixel (`.add`, `.leakyReluMask`); nil for steps without one.
+  /// `apply` where the step covers channel block `block` (a run-time value), `value` elsewhere.
+  func apply(_ step: PointwiseStep, to value: LLVMValueRef, operand: LLVMValueRef?, block: @autoclosure () -> LLVMValueRef) -> LLVMValueRef {
+    guard case .leakyReluMask(_, let channels?) = step else { return apply(step, to: value, operand: operand) }
+    let block = block()
+    let inside = LLVMBuildAnd(
+      builder, lessThan(block, constant(channels.upperBound / BlockedLayout.block)),
+      LLVMBuildNot(builder, lessThan(block, constant(channels.lowerBound / BlockedLayout.block)), ""), "")!
+    return select(inside, apply(step, to: value, operand: operand), value)
+  }
+
   func apply(_ step: PointwiseStep, to value: LLVMValueRef, operand: LLVMValueRef?) -> LLVMValueRef {
     switch step {
     case .bias, .add: fadd(value, operand!)
@@ -13,7 +23,7 @@ extension KernelBuilder {
     case .leakyRelu(let slope): negativeScaled(value, by: splat(slope))
     case .relu: relu(value)
     case .scale(let factor): fmul(value, splat(factor))
-    case .leakyReluMask(let slope): masked(value, by: operand!, slope: slope)
+    case .leakyReluMask(let slope, _): masked(value, by: operand!, slope: slope)
     }
   }
 }

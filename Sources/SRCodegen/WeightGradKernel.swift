@@ -159,8 +159,8 @@ public typealias WeightGradKernelFunction = @convention(c) (
 /// the 16 channels of an output block (one zmm, or two ymm), loaded once per pixel; each
 /// accumulator is one (input channel, tap) pair of the task, and each FMA takes that vector and
 /// a broadcast input value at the tap's pixel. At the end the accumulators, whose lanes are
-/// output channels, are added into OIHW dW with a masked gather and scatter (lanes of padding
-/// channels masked off).
+/// output channels, are added into OIHW dW (a masked gather and scatter with AVX-512, lane by
+/// lane with AVX2), leaving out the lanes of padding channels.
 ///
 /// A task's (channel, tap row) units are covered by passes over all pixels, each holding as
 /// many units as fit the register budget: one pass for every AVX-512 task, several with AVX2.
@@ -226,8 +226,6 @@ private struct WeightGradEmitter {
       let (lastFirst, lastSize) = bounds(of: last, index: index)
       let first = ir.select(isLast, lastFirst, fullFirst), size = ir.select(isLast, lastSize, fullSize)
 
-      // Lanes of this output block that are true output channels (16 or more: all).
-      let lanes = ir.sub(ir.constant(spec.trueOutChannels), ir.mul(outBlock, block))
       let gradient = ir.advance(outputGrad, by: ir.mul(outBlock, outputPlane))
       let groupInput = ir.advance(input, by: ir.add(ir.mul(inBlock, inputPlane), first))
       // dW[outBlock * 16][first channel][0][0].
@@ -235,12 +233,12 @@ private struct WeightGradEmitter {
       let groupWeightGrad = ir.advance(weightGrad, by: ir.mul(ir.add(ir.mul(outBlock, block * spec.trueInChannels), firstChannel), taps))
       for channels in sizes {
         ir.when(ir.equal(size, ir.constant(channels))) {
-          emitGroup(channels: channels, input: groupInput, gradient: gradient, weightGrad: groupWeightGrad, lanes: lanes)
+          emitGroup(channels: channels, input: groupInput, gradient: gradient, weightGrad: groupWeightGrad, outBlock: outBlock)
         }
       }
       if spec.biasGradient {
         ir.when(ir.equal(group, ir.constant(0))) {
-          emitBias(gradient: gradient, biasGrad: ir.advance(biasGrad, by: ir.mul(outBlock, block)), lanes: lanes)
+          emitBias(gradient: gradient, biasGrad: ir.advance(biasGrad, by: ir.mul(outBlock, block)), outBlock: outBlock)
         }
       }
     }
@@ -257,19 +255,19 @@ private struct WeightGradEmitter {
   }
 
   /// All taps of a group of `channels` input channels, in passes of at most the register budget.
-  private func emitGroup(channels: Int, input: LLVMValueRef, gradient: LLVMValueRef, weightGrad: LLVMValueRef, lanes: LLVMValueRef) {
+  private func emitGroup(channels: Int, input: LLVMValueRef, gradient: LLVMValueRef, weightGrad: LLVMValueRef, outBlock: LLVMValueRef) {
     let k = spec.kernelSize
     let units = (0..<channels).flatMap { channel in (0..<k).map { Unit(channel: channel, tapRow: $0) } }
     let perPass = max(1, accumulatorBudget / (k * vectorsPerBlock))
     for start in stride(from: 0, to: units.count, by: perPass) {
-      emitPass(Array(units[start..<min(start + perPass, units.count)]), input: input, gradient: gradient, weightGrad: weightGrad, lanes: lanes)
+      emitPass(Array(units[start..<min(start + perPass, units.count)]), input: input, gradient: gradient, weightGrad: weightGrad, outBlock: outBlock)
     }
   }
 
   /// One pass over every pixel for `units`. Accumulator index: (unit * k + kx) * vectorsPerBlock
-  /// + vector. Each row is summed from zero and added to the running totals, which keeps the
-  /// fp32 error growing with width + height rather than width * height.
-  private func emitPass(_ units: [Unit], input: LLVMValueRef, gradient: LLVMValueRef, weightGrad: LLVMValueRef, lanes: LLVMValueRef) {
+  /// + vector. Each row is summed from zero (column phase by phase) and added to the running
+  /// totals, which keeps the fp32 error growing with width + height rather than width * height.
+  private func emitPass(_ units: [Unit], input: LLVMValueRef, gradient: LLVMValueRef, weightGrad: LLVMValueRef, outBlock: LLVMValueRef) {
     let k = spec.kernelSize, f = spec.upsample, vectors = vectorsPerBlock
     let zeros = [LLVMValueRef](repeating: ir.zeroVector, count: units.count * k * vectors)
     let tapRows = Set(units.map(\.tapRow)).sorted()
@@ -281,47 +279,64 @@ private struct WeightGradEmitter {
         rows[tapRow] = ir.advance(input, by: ir.mul(ir.divide(ir.add(y, tapRow - spec.padding + f), f), inputRow))
       }
       let gradientRow = ir.advance(gradient, by: ir.mul(ir.add(y, 1), outputRow))
-      let sums = ir.loop(count: spec.inputWidth, carrying: zeros) { column, sums in
-        accumulate(sums, units: units, rows: rows, gradientRow: gradientRow, column: column)
+      // One column loop per phase: the phases of a low-resolution column read the same input
+      // values, and one loop body for all of them kept those broadcasts in registers (CSE),
+      // spilling accumulators (f = 2 ran at 40-75% of peak).
+      var sums = zeros
+      for phase in 0..<f {
+        sums = ir.loop(count: spec.inputWidth, carrying: sums) { column, sums in
+          accumulate(sums, units: units, rows: rows, gradientRow: gradientRow, column: column, phase: phase)
+        }
       }
       return zip(totals, sums).map { ir.fadd($0, $1) }
     }
 
-    let masks = (0..<vectors).map { ir.laneMask(below: ir.sub(lanes, ir.constant($0 * ir.width))) }
     let taps = k * k, outputStride = spec.trueInChannels * taps
-    for (u, unit) in units.enumerated() {
-      for kx in 0..<k {
-        for vector in 0..<vectors {
-          // Lane l is output channel vector * width + l of the block.
-          let offsets = (0..<ir.width).map { lane in
-            (vector * ir.width + lane) * outputStride + unit.channel * taps + unit.tapRow * k + kx
+    withTrueLanes(of: outBlock) { lanes in
+      for (u, unit) in units.enumerated() {
+        for kx in 0..<k {
+          for vector in 0..<vectors {
+            // Lane l is output channel vector * width + l of the block.
+            let offsets = (0..<ir.width).map { lane in
+              (vector * ir.width + lane) * outputStride + unit.channel * taps + unit.tapRow * k + kx
+            }
+            ir.addLanes(totals[(u * k + kx) * vectors + vector], to: weightGrad, offsets: offsets, lanes: lanes - vector * ir.width)
           }
-          ir.addLanes(totals[(u * k + kx) * vectors + vector], to: weightGrad, offsets: offsets, mask: masks[vector])
         }
       }
     }
   }
 
-  /// The FMAs of low-resolution column `column`: its f output pixels (column phases), each
-  /// gradient vector times every unit's broadcast input values at the tap pixels.
+  /// Emits `store` for the number of true output channels in block `outBlock`: all 16, and,
+  /// when trueOut is not a multiple of 16, the rest for the last block. Constant lane counts
+  /// keep the stores free of branches: AVX2 stores lane by lane, and a run-time count made each
+  /// lane a branch (AVX2 kernels took 0.5 s to compile).
+  private func withTrueLanes(of outBlock: LLVMValueRef, _ store: (Int) -> Void) {
+    let rest = spec.trueOutChannels % block
+    guard rest != 0 else { return store(block) }
+    let last = ir.constant(spec.outBlockCount - 1)
+    ir.when(ir.lessThan(outBlock, last)) { store(block) }
+    ir.when(ir.equal(outBlock, last)) { store(rest) }
+  }
+
+  /// The FMAs of output pixel f * column + phase: its gradient vectors times every unit's
+  /// broadcast input values at the tap pixels.
   private func accumulate(
-    _ sums: [LLVMValueRef], units: [Unit], rows: [Int: LLVMValueRef], gradientRow: LLVMValueRef, column: LLVMValueRef
+    _ sums: [LLVMValueRef], units: [Unit], rows: [Int: LLVMValueRef], gradientRow: LLVMValueRef, column: LLVMValueRef, phase: Int
   ) -> [LLVMValueRef] {
     let k = spec.kernelSize, f = spec.upsample, vectors = vectorsPerBlock
     var sums = sums
-    // Column -1 of the rows; dy's pixel f * column + phase, x's column column + offset.
-    let gradientPixels = ir.advance(gradientRow, by: ir.mul(column, f * block))
+    // Rows start at column -1; x's column is column + offset.
+    let gradientPixel = ir.advance(gradientRow, by: ir.mul(column, f * block))
+    let gradientVectors = (0..<vectors).map { ir.loadVector(gradientPixel, offset: (phase + 1) * block + $0 * ir.width) }
     let inputPixels = rows.mapValues { ir.advance($0, by: ir.mul(column, block)) }
-    for phase in 0..<f {
-      let gradientVectors = (0..<vectors).map { ir.loadVector(gradientPixels, offset: (phase + 1) * block + $0 * ir.width) }
-      for (u, unit) in units.enumerated() {
-        for kx in 0..<k {
-          let offset = (spec.inputOffset(phase: phase, tap: kx) + 1) * block + unit.channel
-          let value = ir.broadcast(inputPixels[unit.tapRow]!, offset: offset)
-          for vector in 0..<vectors {
-            let index = (u * k + kx) * vectors + vector
-            sums[index] = ir.fma(value, gradientVectors[vector], sums[index])
-          }
+    for (u, unit) in units.enumerated() {
+      for kx in 0..<k {
+        let offset = (spec.inputOffset(phase: phase, tap: kx) + 1) * block + unit.channel
+        let value = ir.broadcast(inputPixels[unit.tapRow]!, offset: offset)
+        for vector in 0..<vectors {
+          let index = (u * k + kx) * vectors + vector
+          sums[index] = ir.fma(value, gradientVectors[vector], sums[index])
         }
       }
     }
@@ -329,7 +344,7 @@ private struct WeightGradEmitter {
   }
 
   /// db for one output block: the gradient summed over every pixel, in the same row order.
-  private func emitBias(gradient: LLVMValueRef, biasGrad: LLVMValueRef, lanes: LLVMValueRef) {
+  private func emitBias(gradient: LLVMValueRef, biasGrad: LLVMValueRef, outBlock: LLVMValueRef) {
     let vectors = vectorsPerBlock
     let zeros = [LLVMValueRef](repeating: ir.zeroVector, count: vectors)
     let totals = ir.loop(count: spec.height, carrying: zeros) { y, totals in
@@ -340,9 +355,10 @@ private struct WeightGradEmitter {
       }
       return zip(totals, sums).map { ir.fadd($0, $1) }
     }
-    for vector in 0..<vectors {
-      let mask = ir.laneMask(below: ir.sub(lanes, ir.constant(vector * ir.width)))
-      ir.addLanes(totals[vector], to: biasGrad, offsets: (0..<ir.width).map { vector * ir.width + $0 }, mask: mask)
+    withTrueLanes(of: outBlock) { lanes in
+      for vector in 0..<vectors {
+        ir.addLanes(totals[vector], to: biasGrad, offsets: (0..<ir.width).map { vector * ir.width + $0 }, lanes: lanes - vector * ir.width)
+      }
     }
   }
 }
@@ -350,21 +366,25 @@ private struct WeightGradEmitter {
 // MARK: Masked lane updates
 
 private extension KernelBuilder {
-  /// Lanes [0, count) set (all of them when count >= width).
-  func laneMask(below count: LLVMValueRef) -> LLVMValueRef {
-    let lanesType = LLVMVectorType(i64, UInt32(width))
-    var lanes: [LLVMValueRef?] = (0..<width).map { constant($0) }
-    let single = LLVMBuildInsertElement(builder, LLVMGetUndef(lanesType), count, LLVMConstInt(i32, 0, 0), "")
-    let limit = LLVMBuildShuffleVector(builder, single, LLVMGetUndef(lanesType), LLVMConstNull(LLVMVectorType(i32, UInt32(width))), "")
-    return LLVMBuildICmp(builder, LLVMIntSLT, LLVMConstVector(&lanes, UInt32(width)), limit, "")
-  }
-
-  /// Adds lane l of `value` to the float at `base + offsets[l]` for the lanes `mask` sets: one
-  /// masked gather and one masked scatter (AVX2 has no scatter; LLVM splits it into lanes).
-  func addLanes(_ value: LLVMValueRef, to base: LLVMValueRef, offsets: [Int], mask: LLVMValueRef) {
-    var lanes: [LLVMValueRef?] = offsets.map { constant($0) }
-    var indices: [LLVMValueRef?] = [LLVMConstVector(&lanes, UInt32(width))]
+  /// Adds lane l of `value` to the float at `base + offsets[l]` for l < `lanes`. AVX-512 does
+  /// it with one masked gather and one masked scatter; AVX2 has no scatter (and LLVM does not
+  /// use its gather by default), so lanes go one by one: extract, load, add, store (65 ms to
+  /// compile an AVX2 kernel, against 130 ms for a gather and scatter that LLVM splits).
+  func addLanes(_ value: LLVMValueRef, to base: LLVMValueRef, offsets: [Int], lanes: Int) {
+    guard lanes > 0 else { return }
+    if width < 16 {
+      for lane in 0..<min(lanes, width) {
+        let element = LLVMBuildExtractElement(builder, value, LLVMConstInt(i32, UInt64(lane), 0), "")!
+        storeFloat(LLVMBuildFAdd(builder, loadFloat(base, offset: offsets[lane]), element, ""), base, offset: constant(offsets[lane]))
+      }
+      return
+    }
+    var indexLanes: [LLVMValueRef?] = offsets.map { constant($0) }
+    var indices: [LLVMValueRef?] = [LLVMConstVector(&indexLanes, UInt32(width))]
     let pointers = LLVMBuildInBoundsGEP2(builder, floatType, base, &indices, 1, "")!
+    let i1 = LLVMInt1TypeInContext(context)
+    var maskLanes: [LLVMValueRef?] = (0..<width).map { LLVMConstInt(i1, $0 < lanes ? 1 : 0, 0) }
+    let mask = LLVMConstVector(&maskLanes, UInt32(width))!
     let alignment = LLVMConstInt(i32, 4, 0)!
     let overloads = [vectorType, LLVMTypeOf(pointers)!]
     let old = callIntrinsic("llvm.masked.gather", overloads: overloads, [pointers, alignment, mask, zeroVector])

@@ -14,8 +14,10 @@ public enum PointwiseStep: Hashable, Sendable {
   /// v += operand[n, c, y, x] (operand: a tensor of the result's shape).
   case add
   /// v = operand[n, c, y, x] > 0 ? v : v * slope (operand: a tensor of the result's shape): the
-  /// backward of leaky_relu (relu with slope 0), masked by the forward's stored output.
-  case leakyReluMask(Float)
+  /// backward of leaky_relu (relu with slope 0), masked by the forward's stored output. With
+  /// `channels`, only those channels (whole 16-channel blocks) are masked and the others pass:
+  /// a dense block's gradient buffer masks one input's slice in the epilogue that completes it.
+  case leakyReluMask(Float, channels: Range<Int>? = nil)
 
   /// Whether the step reads one operand of the node.
   public var takesOperand: Bool {
@@ -43,7 +45,8 @@ public enum PointwiseStep: Hashable, Sendable {
     case .relu: "relu"
     case .scale(let factor): "scale \(factor)"
     case .add: "add"
-    case .leakyReluMask(let slope): "leaky_relu_mask \(slope)"
+    case .leakyReluMask(let slope, let channels):
+      "leaky_relu_mask \(slope)" + (channels.map { " channels \($0.lowerBound) \($0.upperBound)" } ?? "")
     }
   }
 
@@ -58,12 +61,21 @@ public enum PointwiseStep: Hashable, Sendable {
     case ("leaky_relu", 2): guard let s = Float(words[1]) else { return nil }; self = .leakyRelu(s)
     case ("scale", 2): guard let s = Float(words[1]) else { return nil }; self = .scale(s)
     case ("leaky_relu_mask", 2): guard let s = Float(words[1]) else { return nil }; self = .leakyReluMask(s)
+    case ("leaky_relu_mask", 5):
+      guard let s = Float(words[1]), words[2] == "channels", let from = Int(words[3]), let to = Int(words[4]), from < to else { return nil }
+      self = .leakyReluMask(s, channels: from..<to)
     default: return nil
     }
   }
 
+  /// Whether the step applies at channel `channel` (a channel-restricted mask passes the others).
+  public func applies(atChannel channel: Int) -> Bool {
+    if case .leakyReluMask(_, let channels?) = self { return channels.contains(channel) }
+    return true
+  }
+
   /// Applies the step to `v` at channel `channel`; `operand` gives the step's operand value
-  /// (the caller indexes it). All steps map 0 to 0 except `bias`.
+  /// (the caller indexes it and checks `applies(atChannel:)`). All steps map 0 to 0 except `bias`.
   @inlinable
   public func apply(_ v: Float, operand: Float) -> Float {
     switch self {
@@ -72,7 +84,7 @@ public enum PointwiseStep: Hashable, Sendable {
     case .leakyRelu(let slope): v >= 0 ? v : v * slope
     case .relu: max(v, 0)
     case .scale(let factor): v * factor
-    case .leakyReluMask(let slope): operand > 0 ? v : v * slope
+    case .leakyReluMask(let slope, _): operand > 0 ? v : v * slope
     }
   }
 }

@@ -220,6 +220,9 @@ private func checkPointwiseOperands(_ steps: [PointwiseStep], _ operands: [[Int]
   var next = operands.makeIterator()
   for step in steps where step.takesOperand {
     let shape = next.next()!
+    if case .leakyReluMask(_, let channels?) = step, channels.upperBound > result[1] {
+      throw ShapeError("\(step.text) reaches past the \(result[1]) channels it applies to")
+    }
     let wanted = step.readsTensor ? result : [result[1]]
     guard shape == wanted else {
       throw ShapeError("\(step.text) operand \(describe(shape: shape)) does not match \(describe(shape: wanted))")

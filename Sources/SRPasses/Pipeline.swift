@@ -28,6 +28,9 @@ public enum Pipeline {
     [
       // First: the backward-data convolutions it makes are what the fusions below attach to.
       BackwardDataAsConvolution(),
+      // Finds each dense-block concatenation's gradient as the convolution the pass above made;
+      // before the fusions, which then take each accumulation into that convolution.
+      AccumulateDenseGradients(),
       // The inference passes, for the same reasons as there: the forward half is an inference
       // graph, and the backward half is made of the same convolutions and pointwise chains.
       Canonicalize(),
@@ -37,6 +40,8 @@ public enum Pipeline {
       // Also fuses each leaky-ReLU backward into the backward-data convolution that produces
       // its gradient (a mask read from the stored forward output), and gradient sums into it.
       FuseConvEpilogue(),
+      // After the epilogues exist, before fuse-elementwise would make the masks kernels alone.
+      FuseSliceMask(),
       FuseElementwise(),
       LayoutAssignment(),
       FoldResampling(),

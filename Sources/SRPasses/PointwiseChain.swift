@@ -36,7 +36,7 @@ struct PointwiseChain {
     case .leakyReluGrad(let slope):
       // Pointwise in the gradient dy (its second operand), masked by the stored forward value.
       guard node.inputs[1] == value, node.inputs[0] != value else { return nil }
-      return (.leakyReluMask(slope), node.inputs[0])
+      return (.leakyReluMask(slope, channels: nil), node.inputs[0])
     default: return nil
     }
   }

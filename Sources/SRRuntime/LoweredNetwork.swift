@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import SRCodegen
 import SRIR
@@ -114,13 +115,24 @@ public struct LoweredNetwork {
   /// weights: what a training step does before it runs.
   public mutating func repack(parameters: StateDict, threads: Int = 1) throws {
     let constant = graph.constantValues()
+    // Parameters first, then the nodes computed from them (transposed or scaled weights), each
+    // wave in parallel: every constant here is at most a few such steps from a parameter.
     var values: [ValueID: Tensor] = [:]
-    for (id, node) in graph.nodes.enumerated() where constant[id] {
-      values[id] = try Lowering.evaluateConstant(node, id: id, values, parameters: parameters, threads: threads)
+    var pending = graph.nodes.indices.filter { constant[$0] }
+    while !pending.isEmpty {
+      let ready = pending.filter { graph[$0].inputs.allSatisfy { values[$0] != nil } }
+      let computed = try Self.inParallel(ready.count, threads: threads) { index in
+        try Lowering.evaluateConstant(graph[ready[index]], id: ready[index], values, parameters: parameters, threads: 1)
+      }
+      for (id, tensor) in zip(ready, computed) { values[id] = tensor }
+      pending.removeAll { values[$0] != nil }
     }
-    for recipe in constantRecipes {
+    // Each buffer once (lowerings at several sizes share packed weights).
+    var seen = Set<ObjectIdentifier>()
+    let recipes = constantRecipes.filter { seen.insert(ObjectIdentifier(constants[$0.buffer])).inserted }
+    _ = try Self.inParallel(recipes.count, threads: threads) { [constants] index in
+      let recipe = recipes[index], buffer = constants[recipe.buffer]
       let data = values[recipe.value]!.data
-      let buffer = constants[recipe.buffer]
       switch recipe.packing {
       case .convWeights(let spec, let trueOut, let trueIn, let groups):
         let weight = groups.map { Lowering.transpose(values[recipe.value]!, groups: $0) } ?? values[recipe.value]!
@@ -131,6 +143,18 @@ public struct LoweredNetwork {
       }
     }
     constantValues = values
+  }
+
+  /// `body(0..<count)` on `threads` threads, results in index order.
+  private static func inParallel<T>(_ count: Int, threads: Int, _ body: (Int) throws -> T) throws -> [T] {
+    var results = [Result<T, Error>?](repeating: nil, count: count)
+    results.withUnsafeMutableBufferPointer { slots in
+      let workers = max(1, min(threads, count))
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        for index in stride(from: worker, to: count, by: workers) { slots[index] = Result { try body(index) } }
+      }
+    }
+    return try results.map { try $0!.get() }
   }
 
   /// The legalized graph and where its values will live, without lowering anything (`srfuse
@@ -296,7 +320,7 @@ private struct Lowering {
       append("\(loss.name)_loss_grad", .training(.lossGrad(loss, prediction: region(node.inputs[0]), target: region(node.inputs[1]),
                                                           output: region(id), trueChannels: node.shape[1], factor: factor)))
     case .leakyReluGrad(let slope):
-      try lowerElementwise(id, node, [.leakyReluMask(slope)], source: node.inputs[1], operands: [node.inputs[0]])
+      try lowerElementwise(id, node, [.leakyReluMask(slope, channels: nil)], source: node.inputs[1], operands: [node.inputs[0]])
     case .conv2dWeightGrad(let a, let kh, let kw):
       try lowerWeightGrad(id, node, a, kernelSize: kh == kw ? kh : 0)
     case .biasGrad:

@@ -43,7 +43,7 @@ enum Kernels {
     var next = operands.makeIterator()
     for step in steps {
       let operand = step.takesOperand ? next.next()! : nil
-      for i in out.indices {
+      for i in out.indices where step.applies(atChannel: (i / plane) % channels) {
         let value: Float
         switch step {
         case .add, .leakyReluMask: value = operand!.data[i]

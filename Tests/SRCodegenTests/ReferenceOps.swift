@@ -85,8 +85,8 @@ func referenceEpilogue(_ tensor: inout ReferenceTensor, steps: [PointwiseStep], 
         case .scale(let factor):
           tensor.values[index] = v * Double(factor)
           tensor.magnitudes[index] *= abs(Double(factor))
-        case .leakyReluMask(let slope):
-          if operand[index] <= 0 { tensor.values[index] = v * Double(slope) }
+        case .leakyReluMask(let slope, let range):
+          if range?.contains(c) ?? true, operand[index] <= 0 { tensor.values[index] = v * Double(slope) }
           tensor.magnitudes[index] *= max(1, abs(Double(slope)))
         }
       }
