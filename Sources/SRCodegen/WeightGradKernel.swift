@@ -35,11 +35,15 @@ public struct WeightGradKernelSpec: Hashable, Sendable {
   public var upsample: Int
   /// Also accumulate db.
   public var biasGradient: Bool
+  /// dW and db are accumulated times this factor: a residual's scale on dy (`x * 0.2 + r`)
+  /// folded into the kernel instead of a pass over dy.
+  public var scale: Float
 
   public init(
     inChannels: Int, outChannels: Int, trueInChannels: Int, trueOutChannels: Int, kernelSize: Int, height: Int, width: Int,
-    upsample: Int = 1, biasGradient: Bool
+    upsample: Int = 1, biasGradient: Bool, scale: Float = 1
   ) {
+    self.scale = scale
     self.inChannels = inChannels
     self.outChannels = outChannels
     self.trueInChannels = trueInChannels
@@ -289,7 +293,7 @@ private struct WeightGradEmitter {
         }
       }
       return zip(totals, sums).map { ir.fadd($0, $1) }
-    }
+    }.map(scaled)
 
     let taps = k * k, outputStride = spec.trueInChannels * taps
     withTrueLanes(of: outBlock) { lanes in
@@ -305,6 +309,11 @@ private struct WeightGradEmitter {
         }
       }
     }
+  }
+
+  /// A finished sum times the spec's scale.
+  private func scaled(_ total: LLVMValueRef) -> LLVMValueRef {
+    spec.scale == 1 ? total : ir.fmul(total, ir.splat(spec.scale))
   }
 
   /// Emits `store` for the number of true output channels in block `outBlock`: all 16, and,
@@ -354,7 +363,7 @@ private struct WeightGradEmitter {
         return sums.enumerated().map { vector, sum in ir.fadd(sum, ir.loadVector(pixel, offset: vector * ir.width)) }
       }
       return zip(totals, sums).map { ir.fadd($0, $1) }
-    }
+    }.map(scaled)
     withTrueLanes(of: outBlock) { lanes in
       for vector in 0..<vectors {
         ir.addLanes(totals[vector], to: biasGrad, offsets: (0..<ir.width).map { vector * ir.width + $0 }, lanes: lanes - vector * ir.width)

@@ -29,7 +29,7 @@ extension Graph {
   }
 
   /// The nodes that read each value, in node order (a node reading twice is listed twice).
-  func readers() -> [[ValueID]] {
+  public func readers() -> [[ValueID]] {
     var readers = [[ValueID]](repeating: [], count: nodes.count)
     for (id, node) in nodes.enumerated() { for operand in node.inputs { readers[operand].append(id) } }
     return readers
@@ -69,5 +69,17 @@ extension Graph {
       }
     }
     return constant
+  }
+}
+
+extension Graph {
+  /// Whether value `id` is a reduction over pixels and the batch (a training graph's loss and
+  /// parameter gradients, or a scale of one): a plain tensor, not an activation.
+  public func isReduction(_ id: ValueID) -> Bool {
+    switch self[id].op {
+    case .loss, .conv2dWeightGrad, .biasGrad, .preluSlopeGrad: true
+    case .scale: isReduction(self[id].inputs[0])
+    default: false
+    }
   }
 }

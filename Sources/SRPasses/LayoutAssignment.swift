@@ -35,8 +35,7 @@ public struct LayoutAssignment: GraphPass {
       switch graph[value].op {
       case .input, .fromBlocked: continue
       // Reductions (a training graph's loss and parameter gradients) and constants are plain.
-      case .loss, .conv2dWeightGrad, .biasGrad, .preluSlopeGrad: continue
-      default: if constant[value] { continue }
+      default: if constant[value] || graph.isReduction(value) { continue }
       }
       graph.nodes[id].inputs = [graph.append(Node(op: .fromBlocked(shuffle: 1), inputs: [value], shape: graph[value].shape))]
       changed = true

@@ -34,7 +34,9 @@ public enum Pipeline {
       // The inference passes, for the same reasons as there: the forward half is an inference
       // graph, and the backward half is made of the same convolutions and pointwise chains.
       Canonicalize(),
-      // Folded scales are constants, evaluated again from the new weights every step.
+      // After canonicalize has merged scale chains; folded scales are constants, evaluated
+      // again from the new weights every step.
+      FoldBackwardScales(),
       FoldScalesIntoWeights(),
       DeadValueElimination(),
       // Also fuses each leaky-ReLU backward into the backward-data convolution that produces

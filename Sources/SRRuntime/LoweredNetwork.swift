@@ -170,8 +170,7 @@ public struct LoweredNetwork {
       switch node.op {
       case .input, .output, .fromBlocked: break
       // Reduced results live in accumulators, not in the arena.
-      case .loss, .conv2dWeightGrad, .biasGrad, .preluSlopeGrad: break
-      default: blocked[id] = true
+      default: blocked[id] = !graph.isReduction(id)
       }
     }
     let plan = BufferPlan(graph: graph, blocked: blocked, aliasConcats: !disabled.contains("alias-concats"),
@@ -210,17 +209,35 @@ private struct Lowering {
   init(graph: Graph, plan: BufferPlan, parameters: StateDict, threads: Int, packing: ConstantPacking, imagesPerRun: Int) {
     (self.graph, self.plan, self.parameters, self.threads, self.packing) = (graph, plan, parameters, threads, packing)
     self.imagesPerRun = imagesPerRun
-    // Pair each bias gradient with a weight gradient of the same dy (one pass over dy for both).
-    var weightGradients: [ValueID: ValueID] = [:]
+    // A reduction whose only reader is a scale gives the scale's value (the kernel scales its
+    // sums); each bias gradient is paired with a weight gradient of the same dy and scale (one
+    // pass over dy for both).
+    let readers = graph.readers()
+    var scales: [ValueID: (value: ValueID, factor: Float)] = [:]
     for (id, node) in graph.nodes.enumerated() {
-      if case .conv2dWeightGrad(let a, _, _) = node.op, a.stride == 1, a.groups == 1 { weightGradients[node.inputs[1]] = id }
+      switch node.op {
+      case .conv2dWeightGrad, .biasGrad:
+        if readers[id].count == 1, case .scale(let factor) = graph[readers[id][0]].op { scales[id] = (readers[id][0], factor) }
+      default: break
+      }
+    }
+    var weightGradients: [String: ValueID] = [:]
+    for (id, node) in graph.nodes.enumerated() {
+      if case .conv2dWeightGrad(let a, _, _) = node.op, a.stride == 1, a.groups == 1 { weightGradients["\(node.inputs[1]) \(scales[id]?.factor ?? 1)"] = id }
     }
     var fused: [ValueID: ValueID] = [:]
     for (id, node) in graph.nodes.enumerated() {
-      if case .biasGrad = node.op, let weight = weightGradients[node.inputs[0]], fused[weight] == nil { fused[weight] = id }
+      if case .biasGrad = node.op, let weight = weightGradients["\(node.inputs[0]) \(scales[id]?.factor ?? 1)"], fused[weight] == nil { fused[weight] = id }
     }
     fusedBiasGradients = fused
+    scaledReductions = scales
   }
+
+  /// Scales taken into the reduction they read, by the reduction: its reader and factor.
+  let scaledReductions: [ValueID: (value: ValueID, factor: Float)]
+
+  /// The value a reduction's result is accumulated as (its scale's, when one was taken in).
+  func accumulated(_ id: ValueID) -> ValueID { scaledReductions[id]?.value ?? id }
 
   mutating func evaluateConstant(_ id: ValueID) throws {
     constantValues[id] = try Self.evaluateConstant(graph[id], id: id, constantValues, parameters: parameters, threads: threads)
@@ -288,6 +305,11 @@ private struct Lowering {
       try lowerElementwise(id, node, steps, operands: Array(node.inputs.dropFirst()))
     case .leakyRelu(let slope): try lowerElementwise(id, node, [.leakyRelu(slope)], operands: [])
     case .relu: try lowerElementwise(id, node, [.relu], operands: [])
+    case .scale where graph.isReduction(id):
+      // Taken into the reduction it scales.
+      guard scaledReductions[node.inputs[0]]?.value == id else {
+        throw CompileError(description: "node %\(id): the JIT scales a reduction only as its one reader")
+      }
     case .scale(let factor): try lowerElementwise(id, node, [.scale(factor)], operands: [])
     case .prelu: try lowerElementwise(id, node, [.prelu], operands: [node.inputs[1]])
     case .add: try lowerElementwise(id, node, [.add], operands: [node.inputs[1]])
@@ -325,7 +347,9 @@ private struct Lowering {
       try lowerWeightGrad(id, node, a, kernelSize: kh == kw ? kh : 0)
     case .biasGrad:
       if fusedBiasGradients.values.contains(id) { return }
+      guard scaledReductions[id] == nil else { throw CompileError(description: "node %\(id): a scaled bias gradient needs the weight gradient of the same dy") }
       append("bias_grad", .training(.biasGrad(outputGrad: region(node.inputs[0]), trueChannels: node.shape[0], accumulator: accumulator(for: id))))
+
     case .preluSlopeGrad(let channels):
       append("prelu_slope_grad", .training(.preluSlopeGrad(input: region(node.inputs[0]), outputGrad: region(node.inputs[1]),
                                                           trueChannels: graph[node.inputs[0]].shape[1], shared: channels == 1,
@@ -358,13 +382,14 @@ private struct Lowering {
       throw CompileError(description: "node %\(id): the JIT computes weight gradients of stride-1, ungrouped 1x1 and 3x3 'same' convolutions only, not \(node.shape[2])x\(node.shape[3]) with stride \(a.stride), padding \(a.padding), groups \(a.groups) (use --backend reference)")
     }
     let bias = fusedBiasGradients[id]
+    let factor = scaledReductions[id]?.factor ?? 1
     let spec = WeightGradKernelSpec(
       inChannels: BlockedLayout.paddedChannels(x[1]), outChannels: BlockedLayout.paddedChannels(dy[1]), trueInChannels: x[1],
-      trueOutChannels: dy[1], kernelSize: k, height: dy[2], width: dy[3], upsample: 1, biasGradient: bias != nil)
+      trueOutChannels: dy[1], kernelSize: k, height: dy[2], width: dy[3], upsample: 1, biasGradient: bias != nil, scale: factor)
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
-    append("weight_grad \(x[1])->\(dy[1]) \(k)x\(k) at \(dy[2])x\(dy[3])\(bias == nil ? "" : " [bias]")",
+    append("weight_grad \(x[1])->\(dy[1]) \(k)x\(k) at \(dy[2])x\(dy[3])\(bias == nil ? "" : " [bias]")\(factor == 1 ? "" : " scale \(factor)")",
            .weightGrad(kernel: kernel(.weightGrad(spec)), input: region(node.inputs[0]).offset, outputGrad: region(node.inputs[1]).offset,
-                       weightGrad: accumulator(for: id), biasGrad: bias.map { accumulator(for: $0) }, tasks: spec.taskCount))
+                       weightGrad: accumulator(for: accumulated(id)), biasGrad: bias.map { accumulator(for: accumulated($0)) }, tasks: spec.taskCount))
   }
 
   /// `transposed`: the node is a stride-1 input gradient, run as the convolution of dy with the

@@ -118,6 +118,38 @@ final class CompiledTrainingTests: XCTestCase {
     }
   }
 
+  /// The fused backward of a residual dense block is its ten convolutions: five backward-data
+  /// convolutions (masks, the 0.2 scales and the accumulation of the concatenation's gradient
+  /// in their epilogues, every slice a view) and five weight gradients (bias gradient and scale
+  /// inside). One RRDB more (three dense blocks and the RRDB's own residual) adds exactly 15
+  /// forward and 15 backward-data convolutions, 15 weight gradients, one elementwise kernel (the
+  /// RRDB's 0.2 on its input's identity path, outside the dense blocks) and no copy.
+  func testDenseBlockBackwardIsTenConvolutions() throws {
+    func counts(blocks: Int) throws -> [String: Int] {
+      let forward = try RRDBNet(scale: 4, numFeat: 64, numBlock: blocks, numGrowCh: 32).graph(height: 8, width: 8)
+      var training = try TrainingGraph.make(of: forward, loss: .l1)
+      try PassManager(passes: Pipeline.training).run(&training)
+      let lowered = try LoweredNetwork(graph: training, parameters: randomParameters(for: forward, seed: 1))
+      XCTAssertEqual(lowered.plan.copiedConcats, [])
+      var counts: [String: Int] = [:]
+      for step in lowered.steps {
+        switch step.kind {
+        case .conv: counts["conv", default: 0] += 1
+        case .weightGrad: counts["weight_grad", default: 0] += 1
+        case .elementwise: counts[step.summary.components(separatedBy: " at ")[0], default: 0] += 1
+        case .move: counts["copy", default: 0] += 1
+        case .training: counts["runtime", default: 0] += 1
+        case .toBlocked, .fromBlocked, .output: break
+        }
+      }
+      return counts
+    }
+    let (one, two) = (try counts(blocks: 1), try counts(blocks: 2))
+    var difference = two
+    for (kind, count) in one { difference[kind, default: 0] -= count }
+    XCTAssertEqual(difference.filter { $0.value != 0 }, ["conv": 30, "weight_grad": 15, "elementwise [scale 0.2]": 1], "\(one) -> \(two)")
+  }
+
   /// A step gives the same bits from run to run and at any thread count: each weight-gradient
   /// entry is one fixed-order sum, and the batch's images are added in order.
   func testSameBitsAtEveryThreadCount() throws {

@@ -127,6 +127,9 @@ final class ConvKernelTests: XCTestCase {
     try check(Case(trueIn: 32, trueOut: 64, height: 11, width: 13, epilogue: [.leakyReluMask(0.2), .add]))
     try check(Case(trueIn: 64, trueOut: 20, height: 5, width: 7, epilogue: [.scale(0.2), .leakyReluMask(0)]))
     try check(Case(trueIn: 32, trueOut: 64, height: 6, width: 5, epilogue: [.leakyReluMask(0.2), .add]), target: .avx2)
+    // Restricted to some blocks: a dense block's gradient masks the slice it completes.
+    try check(Case(trueIn: 32, trueOut: 160, height: 7, width: 9, epilogue: [.add, .leakyReluMask(0.2, channels: 128..<160)]))
+    try check(Case(trueIn: 16, trueOut: 64, height: 5, width: 3, epilogue: [.leakyReluMask(0, channels: 16..<48)]), target: .avx2)
   }
 
   func testPointwiseConvolution() throws {

@@ -16,6 +16,7 @@ final class WeightGradKernelTests: XCTestCase {
     var width: Int
     var upsample = 1
     var bias = true
+    var scale: Float = 1
     /// Padded channels of x and dy; nil: the next multiple of 16.
     var inChannels: Int?
     var outChannels: Int?
@@ -24,7 +25,7 @@ final class WeightGradKernelTests: XCTestCase {
       WeightGradKernelSpec(
         inChannels: inChannels ?? BlockedLayout.paddedChannels(trueIn), outChannels: outChannels ?? BlockedLayout.paddedChannels(trueOut),
         trueInChannels: trueIn, trueOutChannels: trueOut, kernelSize: kernelSize, height: height, width: width,
-        upsample: upsample, biasGradient: bias)
+        upsample: upsample, biasGradient: bias, scale: scale)
     }
   }
 
@@ -50,8 +51,9 @@ final class WeightGradKernelTests: XCTestCase {
     let startWeights = (0..<trueOut * trueIn * k * k).map { _ in random.uniform(-2, 2) }
     let startBias = (0..<trueOut).map { _ in random.uniform(-2, 2) }
 
+    // A scale on the kernel is a scale on dy.
     let expected = referenceWeightGrad(
-      input: input, outputGrad: gradient, inChannels: trueIn, outChannels: trueOut, kernelSize: k,
+      input: input, outputGrad: gradient.map { $0 * testCase.scale }, inChannels: trueIn, outChannels: trueOut, kernelSize: k,
       height: spec.height, width: spec.width, upsample: f)
 
     // Padding channels hold NaN (halo included): the kernel must not let them reach a result.
@@ -109,6 +111,12 @@ final class WeightGradKernelTests: XCTestCase {
   }
 
   // MARK: Shapes and channel counts
+
+  /// A residual's 0.2 on dy, folded into the kernel.
+  func testScale() throws {
+    try check(Case(trueIn: 32, trueOut: 64, height: 6, width: 5, scale: 0.2))
+    try check(Case(trueIn: 20, trueOut: 3, kernelSize: 1, height: 3, width: 4, scale: 0.04), target: .avx2)
+  }
 
   func testPaddedChannels() throws {
     try check(Case(trueIn: 3, trueOut: 3, height: 7, width: 5))
