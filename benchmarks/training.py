@@ -11,8 +11,11 @@ the released SR configs'). The networks carry their real weights, converted from
 converter: RealESRGAN_x4plus (RRDBNet 64/23/32) and realesr-animevideov3 (SRVGGNetCompact 64/16).
 Inputs: batch 4 of 32x32 LR patches and 128x128 HR patches (random values: timing does not
 depend on them). Every engine runs in its own process with the same thread count; warm-up
-steps, then timed steps, median reported; peak RSS is that process's ru_maxrss (this script
-does not import torch itself, so the processes it starts do not inherit its size).
+steps, then timed steps. The engines take turns (SRFuse, PyTorch, torch.compile, then again)
+for --rounds rounds, so a drift of the shared machine's speed hits them alike: the table gives
+the median of each engine's per-round medians and the median of the per-round ratios to
+PyTorch eager. Peak RSS is that process's ru_maxrss (this script does not import torch itself,
+so the processes it starts do not inherit its size).
 
 Run it with a python that has the pinned torch of scripts/make-fixtures.py (that script creates
 .venv-fixtures/). The table goes to stdout and benchmarks/TRAINING.md (--output), with the CPU.
@@ -47,6 +50,8 @@ def parse_args():
     p.add_argument("--patch", type=int, default=32)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2, help="turns of every engine, interleaved")
+    p.add_argument("--backend", default="jit", help="SRFuse's backend: jit or reference")
     p.add_argument("--networks", default=",".join(NETWORKS))
     p.add_argument("--torch-compile", action="store_true", help="add torch.compile rows (slow to compile)")
     p.add_argument("--srfuse", type=Path, default=REPO / ".build" / "release" / "srfuse")
@@ -113,7 +118,7 @@ def run_torch(args, network, engine):
 def run_srfuse(args, network):
     if not args.srfuse.exists():
         fail(f"{args.srfuse} is missing: run swift build -c release")
-    command = [str(args.srfuse), "bench", "--train", "--model", network, "--backend", "reference", "--json",
+    command = [str(args.srfuse), "bench", "--train", "--model", network, "--backend", args.backend, "--json",
                "--batch", str(args.batch), "--patch", str(args.patch), "--threads", str(args.threads),
                "--warmup", str(args.warmup), "--repeats", str(args.repeats)]
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "SRFUSE_MODELS": str(MODELS_DIR)})
@@ -137,16 +142,25 @@ def main():
     # forked, so this process must stay small for the engines' peak RSS to be their own.
     if importlib.util.find_spec("torch") is None:
         fail("this python has no torch: run it with .venv-fixtures/bin/python (scripts/make-fixtures.py creates it)")
+    srfuse_name = "srfuse (jit)" if args.backend == "jit" else f"srfuse ({args.backend})"
     rows = []
     for network in args.networks.split(","):
-        srfuse = run_srfuse(args, network)
-        engines = [("torch", run_torch(args, network, "torch"))]
-        if args.torch_compile:
-            engines.append(("torch-compile", run_torch(args, network, "torch-compile")))
-        rows.append((network, "srfuse (reference interpreter)", srfuse["median_ms"], srfuse["peak_rss_mib"], srfuse["percent_of_peak"]))
-        for engine, result in engines:
-            percent = srfuse["gflop"] / (result["median_ms"] / 1000) / srfuse["peak_gflops"] * 100
-            rows.append((network, engine, result["median_ms"], result["peak_rss_mib"], percent))
+        torch_engines = ["torch"] + (["torch-compile"] if args.torch_compile else [])
+        runs = {name: [] for name in [srfuse_name] + torch_engines}
+        for _ in range(args.rounds):
+            runs[srfuse_name].append(run_srfuse(args, network))
+            for engine in torch_engines:
+                runs[engine].append(run_torch(args, network, engine))
+        # Per round: each engine against PyTorch eager of the same round.
+        eager = [r["median_ms"] for r in runs["torch"]]
+        reference = runs[srfuse_name][-1]
+        for engine, results in runs.items():
+            ms = statistics.median(r["median_ms"] for r in results)
+            ratio = statistics.median(e / r["median_ms"] for e, r in zip(eager, results))
+            peak = statistics.median(r["peak_gflops"] for r in runs[srfuse_name])
+            percent = reference["gflop"] / (ms / 1000) / peak * 100
+            rss = max(r["peak_rss_mib"] for r in results)
+            rows.append((network, engine, ms, ratio, percent, rss, [round(r["median_ms"]) for r in results]))
         print(f"{network}: done", file=sys.stderr)
 
     date = datetime.date.today().isoformat()
@@ -155,15 +169,15 @@ def main():
         "",
         f"Measured {date} on {cpu_model()}, {args.threads} threads, by `benchmarks/training.py`: one step",
         f"(forward, L1, backward, Adam) on batch {args.batch} of {args.patch}x{args.patch} LR patches, real weights.",
-        "Percent of peak counts 3x the forward FLOPs against the FMA peak SRFuse measured in its run.",
-        "SRFuse runs training on its reference interpreter until the JIT compiles training graphs.",
+        "Percent of peak counts 3x the forward FLOPs against the FMA peak SRFuse measured in its runs.",
+        f"The engines took turns for {args.rounds} rounds; step is the median of the rounds' medians, the",
+        "speed-up the median of the rounds' ratios to PyTorch eager (faster than eager: above 1).",
         "",
-        "| network | engine | step (ms) | vs PyTorch eager | % of FMA peak | peak RSS (MiB) |",
-        "|---|---|---|---|---|---|",
+        "| network | engine | step (ms) | speed vs PyTorch eager | % of FMA peak | peak RSS (MiB) | rounds (ms) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    eager = {network: ms for network, engine, ms, _, _ in rows if engine == "torch"}
-    for network, engine, ms, rss, percent in rows:
-        lines.append(f"| {network} | {engine} | {ms:.0f} | {eager[network] / ms:.2f}x | {percent:.1f} | {rss:.0f} |")
+    for network, engine, ms, ratio, percent, rss, rounds in rows:
+        lines.append(f"| {network} | {engine} | {ms:.0f} | {ratio:.2f}x | {percent:.1f} | {rss:.0f} | {', '.join(map(str, rounds))} |")
     text = "\n".join(lines) + "\n"
     print(text)
     args.output.write_text(text)
