@@ -38,11 +38,12 @@ writer, so re-running reproduces every file byte for byte; README.md there lists
                                 SRVGG param.<key>: its PReLU slopes with every other one negated
    The loss (L1, MSE or Charbonnier, BasicSR's mean reduction) is in the metadata ("loss").
 
-   And for the real x4plus weights (too many to store whole):
-       realesrgan-x4plus.grad.safetensors  lq (4x4, a 16x16 photo crop's 4x box-downscale in 8
-                                bits), gt (the crop), the L1 loss, the gradients of every bias and
-                                of conv_first/conv_last.weight, and for every tensor its norm and two
-                                dot products with SplitMix64 +-1 vectors (see the function)
+   And for the real x4plus and animevideov3 weights (too many to store whole):
+       <model>.grad.safetensors  lq (4x4, a 16x16 photo crop's 4x box-downscale in 8 bits), gt
+                                 (the crop), the L1 loss, the gradients of every bias and PReLU
+                                 slope and of the first (x4plus: and last) weight, and for every tensor its
+                                 norm and two dot products with SplitMix64 +-1 vectors (see
+                                 make_real_gradient_fixture)
 
 4. torch.optim runs (Adam, Adam with L2, AdamW, SGD with momentum, Nesterov SGD; some with
    clip_grad_norm_) over six steps with fresh gradients and changing learning rates, and
@@ -724,13 +725,13 @@ def splitmix_signs(seed, count, start):
 
 
 def closest_to_kink(model, lq):
-    """The smallest |input| of any leaky ReLU in the float64 forward pass of `lq`."""
+    """The smallest |input| of any leaky ReLU or PReLU in the float64 forward pass of `lq`."""
     smallest = [math.inf]
 
     def record(module, inputs):
         smallest[0] = min(smallest[0], inputs[0].abs().min().item())
 
-    hooks = [m.register_forward_pre_hook(record) for m in model.modules() if isinstance(m, nn.LeakyReLU)]
+    hooks = [m.register_forward_pre_hook(record) for m in model.modules() if isinstance(m, (nn.LeakyReLU, nn.PReLU))]
     with torch.no_grad():
         model(lq.double())
     for hook in hooks:
@@ -738,18 +739,25 @@ def closest_to_kink(model, lq):
     return smallest[0]
 
 
-def make_x4plus_gradient_fixture():
-    """realesrgan-x4plus.grad.safetensors: the L1 gradient of the real x4plus weights for one
-    sample pair from docs/sample/photo.png: gt a 16x16 crop, lq its 4x box-downscale rounded to
-    8 bits (both exact 8-bit PNGs). The crop is the first, scanning rows then columns in steps
-    of 8 pixels, whose leaky-ReLU inputs all stay at least 1e-5 from 0: closer, float32 rounding
+REAL_GRADIENTS = [
+    # fixture name, ncnn model, converter, the weights stored whole besides every 1-D tensor
+    ("realesrgan-x4plus", "REALESRGAN_X4PLUS_UP4X", rrdbnet_from_ncnn, ("conv_first.weight", "conv_last.weight")),
+    ("realesr-animevideov3", "REALESRGAN_ANIMAVIDEOV3_UP4X", srvgg_from_ncnn, ("body.0.weight",)),
+]
+
+
+def make_real_gradient_fixture(name, ncnn_name, converter, whole):
+    """<name>.grad.safetensors: the L1 gradient of a real model's weights for one sample pair
+    from docs/sample/photo.png: gt a 16x16 crop, lq its 4x box-downscale rounded to 8 bits (both
+    exact 8-bit PNGs). The crop is the first, scanning rows then columns in steps of 8 pixels,
+    whose leaky-ReLU (PReLU) inputs all stay at least 1e-5 from 0: closer, float32 rounding
     could flip a mask and change a gradient by far more than the float32 error of the rest
-    (one such element at 1e-6 moved some tensors by 2%). Stored: every bias's and
-    conv_first/conv_last.weight's gradient whole (grad.<key>); for every tensor, in sorted key
-    order, its norm (norms) and its dot products with two +-1 vectors drawn from SplitMix64
-    seeds 1 and 2 over all tensors in that order (projections, [tensors, 2]): a wrong gradient
-    anywhere moves them by about its error's norm."""
-    config, state = rrdbnet_from_ncnn(MODELS_DIR / "REALESRGAN_X4PLUS_UP4X.param", MODELS_DIR / "REALESRGAN_X4PLUS_UP4X.bin")
+    (one such element at 1e-6 moved some x4plus tensors by 2%). Stored: the gradient of every
+    1-D tensor (biases, PReLU slopes) and of the weights `whole` names, whole (grad.<key>); for
+    every tensor, in sorted key order, its norm (norms) and its dot products with two +-1
+    vectors drawn from SplitMix64 seeds 1 and 2 over all tensors in that order (projections,
+    [tensors, 2]): a wrong gradient anywhere moves them by about its error's norm."""
+    config, state = converter(MODELS_DIR / f"{ncnn_name}.param", MODELS_DIR / f"{ncnn_name}.bin")
     model = build(config)
     model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
     model = model.double()
@@ -774,14 +782,14 @@ def make_x4plus_gradient_fixture():
         norms.append(float(np.linalg.norm(g)))
         projections.append([float(np.dot(g, splitmix_signs(seed, g.size, start))) for seed in PROJECTION_SEEDS])
         start += g.size
-        if key.endswith(".bias") or key in ("conv_first.weight", "conv_last.weight"):
+        if gradients[key].dim() == 1 or key in whole:
             tensors[f"grad.{key}"] = gradients[key].float().contiguous()
     tensors["norms"] = torch.tensor(norms, dtype=torch.float64)
     tensors["projections"] = torch.tensor(projections, dtype=torch.float64)
-    save_file(tensors, OUT_DIR / "realesrgan-x4plus.grad.safetensors",
+    save_file(tensors, OUT_DIR / f"{name}.grad.safetensors",
               metadata=tensor_metadata(config, loss="l1", keys=json.dumps(keys), crop=json.dumps(dict(x=x, y=y, w=16, h=16)),
                                        closest_to_kink=f"{margin:.3e}"))
-    print(f"  realesrgan-x4plus  l1  4x4 -> 16x16 photo crop at ({x}, {y}), leaky-ReLU inputs >= {margin:.2e} from 0,"
+    print(f"  {name}  l1  4x4 -> 16x16 photo crop at ({x}, {y}), activation inputs >= {margin:.2e} from 0,"
           f"  loss {loss.item():.6f}  {len(keys)} tensors")
 
 
@@ -821,7 +829,8 @@ def main():
     chw = load_crop()
     for name, model, converter, store_torch in REAL_MODELS:
         make_real_fixture(name, model, converter, store_torch, chw)
-    make_x4plus_gradient_fixture()
+    for case in REAL_GRADIENTS:
+        make_real_gradient_fixture(*case)
 
     total = 0
     print("fixture sizes:")

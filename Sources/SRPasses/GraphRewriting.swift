@@ -79,6 +79,8 @@ extension Graph {
     switch self[id].op {
     case .loss, .conv2dWeightGrad, .biasGrad, .preluSlopeGrad: true
     case .scale: isReduction(self[id].inputs[0])
+    // A weighted sum of losses.
+    case .add: self[id].inputs.allSatisfy(isReduction)
     default: false
     }
   }

@@ -305,10 +305,10 @@ private struct Lowering {
       try lowerElementwise(id, node, steps, operands: Array(node.inputs.dropFirst()))
     case .leakyRelu(let slope): try lowerElementwise(id, node, [.leakyRelu(slope)], operands: [])
     case .relu: try lowerElementwise(id, node, [.relu], operands: [])
-    case .scale where graph.isReduction(id):
-      // Taken into the reduction it scales.
+    case .scale where graph.isReduction(id), .add where graph.isReduction(id):
+      // A scale is taken into the reduction it scales; weighted sums of losses are not compiled.
       guard scaledReductions[node.inputs[0]]?.value == id else {
-        throw CompileError(description: "node %\(id): the JIT scales a reduction only as its one reader")
+        throw CompileError(description: "node %\(id): the JIT does not compile sums or scales of losses and gradients (weighted losses, the gradients of a shared parameter) yet; use --backend reference")
       }
     case .scale(let factor): try lowerElementwise(id, node, [.scale(factor)], operands: [])
     case .prelu: try lowerElementwise(id, node, [.prelu], operands: [node.inputs[1]])
@@ -365,7 +365,7 @@ private struct Lowering {
       let slopes = try epilogueOperands([.prelu], [node.inputs[1]], channels: BlockedLayout.paddedChannels(node.shape[1]), node: id)
       guard case .constant(let slope) = slopes[0] else { preconditionFailure("a slope vector is a constant") }
       append("prelu_grad", .training(.preluGrad(input: region(node.inputs[0]), slope: UnsafePointer(constants[slope].pointer),
-                                                outputGrad: region(node.inputs[2]), output: region(id), trueChannels: node.shape[1])))
+                                                outputGrad: region(node.inputs[2]), output: region(id))))
     case .conv2dInputGrad(let a, _, _) where a.stride == 1 && a.padding <= graph[node.inputs[1]].shape[2] - 1:
       let k = graph[node.inputs[1]].shape[2]
       try lowerConv(id, node, FusedConv2dAttributes(conv: Conv2dAttributes(stride: 1, padding: k - 1 - a.padding, groups: a.groups)), transposed: true)

@@ -18,7 +18,7 @@ public enum TrainingStep {
   case biasGrad(outputGrad: LoweredNetwork.Region, trueChannels: Int, accumulator: Int)
   /// output = dy where x > 0, dy * slope[c] elsewhere (zero in padding channels and the halo):
   /// the backward of PReLU, whose slopes may be negative, so the mask is the input's sign.
-  case preluGrad(input: LoweredNetwork.Region, slope: UnsafePointer<Float>, outputGrad: LoweredNetwork.Region, output: LoweredNetwork.Region, trueChannels: Int)
+  case preluGrad(input: LoweredNetwork.Region, slope: UnsafePointer<Float>, outputGrad: LoweredNetwork.Region, output: LoweredNetwork.Region)
   /// accumulator[c] (or [0] for one shared slope) += sum over pixels of x * dy where x <= 0.
   case preluSlopeGrad(input: LoweredNetwork.Region, outputGrad: LoweredNetwork.Region, trueChannels: Int, shared: Bool, accumulator: Int)
   /// output(c, y, x) = the sum of the input's factor x factor block at (y, x): the backward of
@@ -30,7 +30,7 @@ public enum TrainingStep {
     case .loss(let loss, let p, _, _, _, _): "\(loss.name)_loss at \(p.height)x\(p.width)"
     case .lossGrad(let loss, let p, _, _, _, _): "\(loss.name)_loss_grad at \(p.height)x\(p.width)"
     case .biasGrad(let dy, _, _): "bias_grad \(dy.channels) at \(dy.height)x\(dy.width)"
-    case .preluGrad(let x, _, _, _, _): "prelu_grad \(x.channels) at \(x.height)x\(x.width)"
+    case .preluGrad(let x, _, _, _): "prelu_grad \(x.channels) at \(x.height)x\(x.width)"
     case .preluSlopeGrad(let x, _, _, _, _): "prelu_slope_grad \(x.channels) at \(x.height)x\(x.width)"
     case .upsampleGrad(let r, _, let out, _): "upsample_nearest_grad x\(r) to \(out.height)x\(out.width)"
     }
@@ -90,40 +90,41 @@ public enum TrainingStep {
         }
       }
 
-    case .preluGrad(let input, let slope, let dy, let out, let channels):
-      pool.parallelFor(out.channels) { range in
-        for c in range {
-          for y in -1...out.height {
-            for x in -1...out.width {
-              var value: Float = 0
-              if c < channels, (0..<out.height).contains(y), (0..<out.width).contains(x) {
-                let g = arena[at(dy, c, y, x)]
-                value = arena[at(input, c, y, x)] > 0 ? g : g * slope[c]
-              }
-              arena[at(out, c, y, x)] = value
-            }
+    case .preluGrad(let input, let slope, let dy, let out):
+      // Whole pixels of 16 channels, halo and padding channels included: there x and dy are 0.
+      let plane = BlockedLayout.planeFloats(height: out.height, width: out.width)
+      pool.parallelFor(out.blocks) { blocks in
+        for block in blocks {
+          let slopes = UnsafeRawPointer(slope + block * 16).loadUnaligned(as: SIMD16<Float>.self)
+          let (x, g, o) = (arena + input.offset + block * plane, arena + dy.offset + block * plane, arena + out.offset + block * plane)
+          for pixel in stride(from: 0, to: plane, by: 16) {
+            let value = UnsafeRawPointer(g + pixel).loadUnaligned(as: SIMD16<Float>.self)
+            let sign = UnsafeRawPointer(x + pixel).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(o + pixel).storeBytes(of: (value * slopes).replacing(with: value, where: sign .> 0), as: SIMD16<Float>.self)
           }
         }
       }
 
     case .preluSlopeGrad(let input, let dy, let channels, let shared, let accumulator):
       let sums = accumulators[accumulator].pointer
-      // One shared slope sums every channel in order on one thread.
-      var perChannel = [Float](repeating: 0, count: channels)
-      perChannel.withUnsafeMutableBufferPointer { partial in
-        pool.parallelFor(channels) { range in
-          for c in range {
-            var sum: Float = 0
-            for y in 0..<input.height {
-              for x in 0..<input.width {
-                let v = arena[at(input, c, y, x)]
-                if v <= 0 { sum += v * arena[at(dy, c, y, x)] }
-              }
+      let plane = BlockedLayout.planeFloats(height: input.height, width: input.width)
+      // Per block, pixels in order (halo and padding channels add zeros); blocks on threads.
+      var perBlock = [SIMD16<Float>](repeating: .zero, count: input.blocks)
+      perBlock.withUnsafeMutableBufferPointer { partial in
+        pool.parallelFor(input.blocks) { blocks in
+          for block in blocks {
+            let (x, g) = (arena + input.offset + block * plane, arena + dy.offset + block * plane)
+            var sum = SIMD16<Float>.zero
+            for pixel in stride(from: 0, to: plane, by: 16) {
+              let sign = UnsafeRawPointer(x + pixel).loadUnaligned(as: SIMD16<Float>.self)
+              let value = UnsafeRawPointer(g + pixel).loadUnaligned(as: SIMD16<Float>.self)
+              sum += (sign * value).replacing(with: 0, where: sign .> 0)
             }
-            partial[c] = sum
+            partial[block] = sum
           }
         }
       }
+      let perChannel = (0..<channels).map { perBlock[$0 / 16][$0 % 16] }
       if shared {
         sums[0] += perChannel.reduce(0, +)
       } else {

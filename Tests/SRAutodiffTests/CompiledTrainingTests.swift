@@ -150,6 +150,17 @@ final class CompiledTrainingTests: XCTestCase {
     XCTAssertEqual(difference.filter { $0.value != 0 }, ["conv": 30, "weight_grad": 15, "elementwise [scale 0.2]": 1], "\(one) -> \(two)")
   }
 
+  /// What the JIT does not compile yet is a clear error, not a crash: a weighted sum of losses.
+  func testWeightedLossesAreAClearError() throws {
+    let forward = try Self.networks[4].graph(height: 4, width: 4)
+    let objective = Objective { b, p, t in try b.weightedSum([(try b.apply(.loss(.l1), p, t), 1), (try b.apply(.loss(.mse), p, t), 0.5)]) }
+    var training = try TrainingGraph.make(of: forward, objective: objective)
+    try PassManager(passes: Pipeline.training).run(&training)
+    XCTAssertThrowsError(try CompiledNetwork(graph: training, parameters: randomParameters(for: forward, seed: 1))) { error in
+      XCTAssertTrue("\(error)".contains("the JIT does not compile sums or scales of losses and gradients"), "\(error)")
+    }
+  }
+
   /// A step gives the same bits from run to run and at any thread count: each weight-gradient
   /// entry is one fixed-order sum, and the batch's images are added in order.
   func testSameBitsAtEveryThreadCount() throws {
