@@ -15,13 +15,39 @@
 public func packConvWeights(
   _ spec: ConvKernelSpec, weight: UnsafeBufferPointer<Float>, trueOutChannels: Int, trueInChannels: Int
 ) -> AlignedBuffer {
+  let packed = AlignedBuffer(count: PackedConvWeights(spec).count)
+  packConvWeights(spec, weight: weight, trueOutChannels: trueOutChannels, trueInChannels: trueInChannels, into: packed)
+  return packed
+}
+
+/// Packs into `packed`, a buffer of the layout's size that a packing of the same spec filled
+/// before, or zeros (a training step packs new weights into the kernels' buffers). Without
+/// upsampling every entry is one weight, written once; padding entries keep their zeros.
+public func packConvWeights(
+  _ spec: ConvKernelSpec, weight: UnsafeBufferPointer<Float>, trueOutChannels: Int, trueInChannels: Int, into packed: AlignedBuffer
+) {
   let k = spec.kernelSize
   precondition(spec.invalidReason == nil, spec.invalidReason ?? "")
   precondition(trueOutChannels <= spec.outChannels && trueInChannels <= spec.inChannels, "true channel counts exceed the padded ones")
   precondition(weight.count == trueOutChannels * trueInChannels * k * k, "weight has \(weight.count) floats, expected OIHW \(trueOutChannels)x\(trueInChannels)x\(k)x\(k)")
 
   let layout = PackedConvWeights(spec)
-  let packed = AlignedBuffer(count: layout.count)
+  precondition(packed.count >= layout.count, "the packed buffer holds \(packed.count) floats, not \(layout.count)")
+  let (target, source) = (packed.pointer, weight.baseAddress!)
+  let block = BlockedLayout.block, tapFloats = PackedConvWeights.tapFloats
+  if spec.upsample == 1 {
+    for outChannel in 0..<trueOutChannels {
+      let outBase = (outChannel / block) * layout.outBlockFloats + outChannel % block
+      for inChannel in 0..<trueInChannels {
+        let base = outBase + (inChannel / block) * k * k * tapFloats + (inChannel % block) * block
+        let taps = source + (outChannel * trueInChannels + inChannel) * k * k
+        for tap in 0..<k * k { target[base + tap * tapFloats] = taps[tap] }
+      }
+    }
+    return
+  }
+  // Upsampling sums the taps that read one input pixel: start from zeros.
+  target.update(repeating: 0, count: layout.count)
   let f = spec.upsample
   for outChannel in 0..<trueOutChannels {
     for phaseY in 0..<f {
@@ -35,14 +61,13 @@ public func packConvWeights(
               let slotColumn = spec.inputOffset(phase: phaseX, tap: kx) - columnStart
               let index = layout.index(
                 outChannel: outChannel, phase: phaseY * f + phaseX, inChannel: inChannel, slotRow: slotRow, slotColumn: slotColumn)
-              packed.pointer[index] += weight[((outChannel * trueInChannels + inChannel) * k + ky) * k + kx]
+              target[index] += source[((outChannel * trueInChannels + inChannel) * k + ky) * k + kx]
             }
           }
         }
       }
     }
   }
-  return packed
 }
 
 /// Strides of the packed layout, shared by the packer and the generator.

@@ -126,7 +126,7 @@ public final class CompiledNetwork: @unchecked Sendable {
       guard case .output(let name, let value) = step.kind else { continue }
       if let index = lowered.accumulators.firstIndex(where: { $0.value == value }) {
         results[name] = Tensor(shape: lowered.accumulators[index].shape, data: Array(accumulators[index].buffer))
-      } else if let constant = lowered.constantValues[value] {
+      } else if let constant = lowered.constantOutputs[value] {
         results[name] = constant
       }
     }

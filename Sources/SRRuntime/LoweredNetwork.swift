@@ -21,10 +21,10 @@ public struct LoweredNetwork {
   /// Reduced results of a training graph (the loss, weight and bias gradients), by value: plain
   /// float buffers that sum over the images of a batch, which run one by one.
   public private(set) var accumulators: [(value: ValueID, shape: [Int])] = []
-  /// The values computed from the parameters alone (weights and what depends only on them),
-  /// and how each packed constant is made from one of them: `repack` redoes both when the
-  /// weights change (every training step).
-  public private(set) var constantValues: [ValueID: Tensor] = [:]
+  /// Graph outputs computed from the parameters alone (a zero gradient), by value. The other
+  /// constants live only in `constants`, packed: how each is made is in `constantRecipes`, which
+  /// `repack` redoes when the weights change (every training step).
+  public private(set) var constantOutputs: [ValueID: Tensor] = [:]
   fileprivate var constantRecipes: [ConstantRecipe] = []
   /// Images one run averages its losses over (the batch, run image by image).
   public let imagesPerRun: Int
@@ -107,7 +107,17 @@ public struct LoweredNetwork {
       }
     }
     (kernels, constants, steps) = (lowering.kernels, lowering.constants, lowering.steps)
-    (accumulators, constantValues, constantRecipes) = (lowering.accumulators, lowering.constantValues, lowering.recipes)
+    (accumulators, constantRecipes) = (lowering.accumulators, lowering.recipes)
+    constantOutputs = Self.outputs(of: lowering.constantValues, graph)
+  }
+
+  /// The values of `values` that graph outputs read (the rest need not stay in memory).
+  private static func outputs(of values: [ValueID: Tensor], _ graph: Graph) -> [ValueID: Tensor] {
+    var kept: [ValueID: Tensor] = [:]
+    for node in graph.nodes {
+      if case .output = node.op, let value = values[node.inputs[0]] { kept[node.inputs[0]] = value }
+    }
+    return kept
   }
 
   /// Evaluates the constant values again from new `parameters` (same names and shapes) and
@@ -136,13 +146,12 @@ public struct LoweredNetwork {
       switch recipe.packing {
       case .convWeights(let spec, let trueOut, let trueIn, let groups):
         let weight = groups.map { Lowering.transpose(values[recipe.value]!, groups: $0) } ?? values[recipe.value]!
-        let packed = weight.data.withUnsafeBufferPointer { packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn) }
-        buffer.pointer.update(from: packed.pointer, count: packed.count)
+        weight.data.withUnsafeBufferPointer { packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn, into: buffer) }
       case .channelVector(_, let trueChannels):
         for c in 0..<trueChannels { buffer.pointer[c] = data.count == 1 ? data[0] : data[c] }
       }
     }
-    constantValues = values
+    constantOutputs = Self.outputs(of: values, graph)
   }
 
   /// `body(0..<count)` on `threads` threads, results in index order.
