@@ -41,8 +41,11 @@ public final class CompiledNetwork: @unchecked Sendable {
   var profile: [Double]? = nil
   private let arena: AlignedBuffer
   private let pool: ThreadPool
-  /// One buffer per `lowered.accumulators` entry, zeroed at the start of every run.
+  /// One buffer per `lowered.accumulators` entry, zeroed at the start of every run (unless the
+  /// run writes that output into caller memory).
   private let accumulators: [AlignedBuffer]
+  /// The accumulator of each output that is a sum over the images.
+  private var accumulatedOutputs: [String: Int] = [:]
 
   public init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
               target: TargetDescription = .host) throws {
@@ -66,7 +69,13 @@ public final class CompiledNetwork: @unchecked Sendable {
     let functions = try lowered.kernels.map { try cache.function(for: $0) }
     compileMilliseconds = cache.compileMilliseconds - compiledBefore
     let constants = lowered.constants.map { UnsafePointer($0.pointer) }
-    steps = lowered.steps.map { Step(summary: $0.summary, run: Self.bind($0.kind, functions, constants, accumulators)) }
+    // Accumulated outputs by name, for writing them into caller memory.
+    for step in lowered.steps {
+      if case .output(let name, let value) = step.kind, let index = lowered.accumulators.firstIndex(where: { $0.value == value }) {
+        accumulatedOutputs[name] = index
+      }
+    }
+    steps = lowered.steps.map { Step(summary: $0.summary, run: Self.bind($0.kind, functions, constants)) }
     if ProcessInfo.processInfo.environment["SRFUSE_PROFILE"] == "1" { profile = Array(repeating: 0, count: steps.count) }
   }
 
@@ -85,7 +94,8 @@ public final class CompiledNetwork: @unchecked Sendable {
 
   /// Runs the network, writing the outputs named in `destinations` straight into that memory
   /// (NCHW, exactly as many floats as the output has) instead of into new tensors, which are
-  /// returned for the other outputs: the image pipeline's tiles are not copied once more.
+  /// returned for the other outputs: the image pipeline's tiles are not copied once more, and a
+  /// training step's gradients are summed straight into the caller's flat gradient buffer.
   public func run(
     _ inputs: [String: Tensor], writingInto destinations: [String: UnsafeMutableBufferPointer<Float>],
     progress: (Int, Int) -> Void = { _, _ in }
@@ -102,29 +112,36 @@ public final class CompiledNetwork: @unchecked Sendable {
         throw CompileError(description: "input '\(name)' has shape \(describe(shape: tensor.shape)) but the network was compiled for \(describe(shape: shape))")
       }
     }
-    for buffer in accumulators { buffer.buffer.update(repeating: 0) }
-    if batch == 1 { return runImage(inputs, destinations, progress: progress).merging(accumulatedResults) { $1 } }
+    // Sums over the images: in their own buffers, or in the caller's memory.
+    var sums = accumulators.map { UnsafeMutableBufferPointer(start: $0.pointer, count: $0.count) }
+    for (name, index) in accumulatedOutputs { if let destination = destinations[name] { sums[index] = destination } }
+    for sum in sums { sum.update(repeating: 0) }
+    let perImage = destinations.filter { accumulatedOutputs[$0.key] == nil }
+    if batch == 1 {
+      return runImage(inputs, perImage, sums, progress: progress).merging(accumulatedResults(except: destinations)) { $1 }
+    }
     // Image by image: slices of the inputs in, slices of the destinations or results out.
     var results: [String: [Float]] = [:]
     for image in 0..<batch {
       let imageInputs = inputs.mapValues { Self.image(image, of: $0, batch: batch) }
-      let imageDestinations = destinations.mapValues { buffer in
+      let imageDestinations = perImage.mapValues { buffer in
         let count = buffer.count / batch
         return UnsafeMutableBufferPointer(rebasing: buffer[image * count..<(image + 1) * count])
       }
-      let imageResults = runImage(imageInputs, imageDestinations) { done, total in progress(image * total + done, batch * total) }
+      let imageResults = runImage(imageInputs, imageDestinations, sums) { done, total in progress(image * total + done, batch * total) }
       for (name, tensor) in imageResults { results[name, default: []] += tensor.data }
     }
     return Dictionary(uniqueKeysWithValues: results.map { ($0.key, Tensor(shape: outputShapes[$0.key]!, data: $0.value)) })
-      .merging(accumulatedResults) { $1 }
+      .merging(accumulatedResults(except: destinations)) { $1 }
   }
 
-  /// The outputs that are sums over the run's images (accumulators) or constants.
-  private var accumulatedResults: [String: Tensor] {
+  /// The outputs that are sums over the run's images (accumulators) or constants, but those
+  /// written into caller memory.
+  private func accumulatedResults(except destinations: [String: UnsafeMutableBufferPointer<Float>]) -> [String: Tensor] {
     var results: [String: Tensor] = [:]
     for step in lowered.steps {
-      guard case .output(let name, let value) = step.kind else { continue }
-      if let index = lowered.accumulators.firstIndex(where: { $0.value == value }) {
+      guard case .output(let name, let value) = step.kind, destinations[name] == nil else { continue }
+      if let index = accumulatedOutputs[name] {
         results[name] = Tensor(shape: lowered.accumulators[index].shape, data: Array(accumulators[index].buffer))
       } else if let constant = lowered.constantOutputs[value] {
         results[name] = constant
@@ -143,9 +160,10 @@ public final class CompiledNetwork: @unchecked Sendable {
 
   /// One image through the steps.
   private func runImage(
-    _ inputs: [String: Tensor], _ destinations: [String: UnsafeMutableBufferPointer<Float>], progress: (Int, Int) -> Void
+    _ inputs: [String: Tensor], _ destinations: [String: UnsafeMutableBufferPointer<Float>],
+    _ sums: [UnsafeMutableBufferPointer<Float>], progress: (Int, Int) -> Void
   ) -> [String: Tensor] {
-    var context = RunContext(arena: arena.pointer, pool: pool, plain: [:], results: [:])
+    var context = RunContext(arena: arena.pointer, pool: pool, plain: [:], results: [:], accumulators: sums.map { $0.baseAddress! })
     for (name, destination) in destinations { context.destinations[graph.outputs.first { $0.name == name }!.id] = destination }
     for (name, id) in graph.inputs { context.plain[id] = inputs[name]! }
     for (index, step) in steps.enumerated() {
@@ -159,7 +177,7 @@ public final class CompiledNetwork: @unchecked Sendable {
 
   /// The closure that runs one lowered step with its compiled kernel.
   private static func bind(
-    _ kind: LoweredNetwork.Kind, _ functions: [UnsafeRawPointer], _ constants: [UnsafePointer<Float>], _ accumulators: [AlignedBuffer]
+    _ kind: LoweredNetwork.Kind, _ functions: [UnsafeRawPointer], _ constants: [UnsafePointer<Float>]
   ) -> (inout RunContext) -> Void {
     func pointers(_ operands: [LoweredNetwork.Operand], _ arena: UnsafeMutablePointer<Float>) -> [UnsafePointer<Float>?] {
       operands.map { operand in
@@ -218,16 +236,15 @@ public final class CompiledNetwork: @unchecked Sendable {
       return { context in move.run(arena: context.arena, pool: context.pool) }
     case .weightGrad(let kernelIndex, let input, let outputGrad, let weightGrad, let biasGrad, let tasks):
       let kernel = unsafeBitCast(functions[kernelIndex], to: WeightGradKernelFunction.self)
-      let (weights, bias) = (accumulators[weightGrad].pointer, biasGrad.map { accumulators[$0].pointer })
       return { context in
-        let arena = context.arena
+        let (arena, weights, bias) = (context.arena, context.accumulators[weightGrad], biasGrad.map { context.accumulators[$0] })
         // Each task owns its gradient entries and sums over all pixels: no split changes the bits.
         context.pool.parallelFor(tasks) { range in
           kernel(arena + input, arena + outputGrad, weights, bias, Int64(range.lowerBound), Int64(range.upperBound))
         }
       }
     case .training(let step):
-      return { context in step.run(arena: context.arena, accumulators: accumulators, pool: context.pool) }
+      return { context in step.run(arena: context.arena, accumulators: context.accumulators, pool: context.pool) }
     case .output(let name, let value):
       return { context in
         // Sums over the images and constants are collected after the last image.

@@ -9,6 +9,8 @@ struct RunContext {
   var results: [String: Tensor]
   /// Caller memory that outputs are written into instead of new tensors, by value.
   var destinations: [ValueID: UnsafeMutableBufferPointer<Float>] = [:]
+  /// Where each of `LoweredNetwork.accumulators` sums over the run's images.
+  var accumulators: [UnsafeMutablePointer<Float>] = []
 }
 
 /// One kernel call (or a few) of a compiled network.

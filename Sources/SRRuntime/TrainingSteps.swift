@@ -36,7 +36,7 @@ public enum TrainingStep {
     }
   }
 
-  func run(arena: UnsafeMutablePointer<Float>, accumulators: [AlignedBuffer], pool: ThreadPool) {
+  func run(arena: UnsafeMutablePointer<Float>, accumulators: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
     func at(_ r: LoweredNetwork.Region, _ c: Int, _ y: Int, _ x: Int) -> Int {
       r.offset + BlockedLayout.index(channel: c, y: y, x: x, height: r.height, width: r.width)
     }
@@ -55,31 +55,21 @@ public enum TrainingStep {
           }
         }
       }
-      accumulators[accumulator].pointer[0] += Float(total * scale)
+      accumulators[accumulator][0] += Float(total * scale)
 
     case .lossGrad(let loss, let p, let t, let out, let channels, let factor):
-      pool.parallelFor(out.channels) { range in
-        for c in range {
-          for y in -1...out.height {
-            for x in -1...out.width {
-              var value: Float = 0
-              if c < channels, (0..<out.height).contains(y), (0..<out.width).contains(x) {
-                let d = arena[at(p, c, y, x)] - arena[at(t, c, y, x)]
-                // The interpreter's formulas (Kernels.lossGrad), so both give the same bits.
-                switch loss {
-                case .l1: value = (d > 0 ? 1 : d < 0 ? -1 : 0) * factor
-                case .mse: value = 2 * d * factor
-                case .charbonnier(let eps): value = d / (d * d + eps).squareRoot() * factor
-                }
-              }
-              arena[at(out, c, y, x)] = value
-            }
-          }
+      fill(out, trueChannels: channels, arena: arena, pool: pool) { c, y, x in
+        let d = arena[at(p, c, y, x)] - arena[at(t, c, y, x)]
+        // The interpreter's formulas (Kernels.lossGrad), so both give the same bits.
+        switch loss {
+        case .l1: return (d > 0 ? 1 : d < 0 ? -1 : 0) * factor
+        case .mse: return 2 * d * factor
+        case .charbonnier(let eps): return d / (d * d + eps).squareRoot() * factor
         }
       }
 
     case .biasGrad(let dy, let channels, let accumulator):
-      let sums = accumulators[accumulator].pointer
+      let sums = accumulators[accumulator]
       pool.parallelFor(channels) { range in
         for c in range {
           var sum: Float = 0
@@ -106,7 +96,7 @@ public enum TrainingStep {
       }
 
     case .preluSlopeGrad(let input, let dy, let channels, let shared, let accumulator):
-      let sums = accumulators[accumulator].pointer
+      let sums = accumulators[accumulator]
       let plane = BlockedLayout.planeFloats(height: input.height, width: input.width)
       // Per block, pixels in order (halo and padding channels add zeros); blocks on threads.
       var perBlock = [SIMD16<Float>](repeating: .zero, count: input.blocks)
@@ -132,18 +122,28 @@ public enum TrainingStep {
       }
 
     case .upsampleGrad(let r, let input, let out, let channels):
-      pool.parallelFor(out.channels) { range in
-        for c in range {
-          for y in -1...out.height {
-            for x in -1...out.width {
-              var sum: Float = 0
-              if c < channels, (0..<out.height).contains(y), (0..<out.width).contains(x) {
-                for dy in 0..<r {
-                  for dx in 0..<r { sum += arena[at(input, c, y * r + dy, x * r + dx)] }
-                }
-              }
-              arena[at(out, c, y, x)] = sum
-            }
+      fill(out, trueChannels: channels, arena: arena, pool: pool) { c, y, x in
+        var sum: Float = 0
+        for dy in 0..<r {
+          for dx in 0..<r { sum += arena[at(input, c, y * r + dy, x * r + dx)] }
+        }
+        return sum
+      }
+    }
+  }
+
+  /// Writes `value(c, y, x)` at every true channel and pixel of `out`, and zeros in its padding
+  /// channels and halo (the layout's invariant, which the arena's reused memory does not keep).
+  private func fill(
+    _ out: LoweredNetwork.Region, trueChannels: Int, arena: UnsafeMutablePointer<Float>, pool: ThreadPool,
+    _ value: (Int, Int, Int) -> Float
+  ) {
+    pool.parallelFor(out.channels) { range in
+      for c in range {
+        for y in -1...out.height {
+          for x in -1...out.width {
+            let inside = c < trueChannels && (0..<out.height).contains(y) && (0..<out.width).contains(x)
+            arena[out.offset + BlockedLayout.index(channel: c, y: y, x: x, height: out.height, width: out.width)] = inside ? value(c, y, x) : 0
           }
         }
       }

@@ -7,8 +7,10 @@ import SRRuntime
 
 /// The forward and backward half of a training step on a chosen engine: a network's training
 /// graph (`TrainingGraph`, through `Pipeline.training`) prepared once, then run with the
-/// current weights for each batch. The results are the graph's outputs: `loss`, `prediction`,
-/// `grad:NAME` per trained parameter, and the per-step state.
+/// current weights for each batch. A run returns the graph's other outputs (`loss`,
+/// `prediction`, the per-step state) and leaves the gradients in `gradients`, one flat buffer
+/// laid out as the `FlatParameters` of the trained parameters (the JIT sums them straight into
+/// it; an optimizer reads it as it is).
 ///
 /// On the JIT the kernels are compiled once; each run first packs the new weights into the
 /// kernels' layouts (and evaluates what depends on them: transposed and scaled weights), which
@@ -28,14 +30,29 @@ public final class GradientEngine {
   public let compileMilliseconds: Double
   /// Milliseconds spent in the last run binding the weights (JIT: evaluating and packing).
   public private(set) var bindMilliseconds = 0.0
+  /// The last run's gradients, in the order and layout of `layout`.
+  public private(set) var gradients: [Float]
+  /// Where each trained parameter's gradient lies in `gradients`.
+  public let layout: FlatParameters
   private let compiled: CompiledNetwork?
   private let threads: Int?
 
+  /// `trained` lists the parameters whose gradients the graph outputs (`grad:NAME`), in the
+  /// order of the flat buffers (a `FlatParameters` of them gives its names and shapes).
   public init(
-    training: Graph, parameters: StateDict, backend: Backend, threads: Int? = nil, disabled: Set<String> = []
+    training: Graph, parameters: StateDict, trained: [(name: String, shape: [Int])], backend: Backend, threads: Int? = nil,
+    disabled: Set<String> = []
   ) throws {
     self.training = training
     self.threads = threads
+    let outputs = Set(training.outputs.map(\.name))
+    if let missing = trained.first(where: { !outputs.contains(TrainingGraph.gradientOutput($0.name)) }) {
+      throw TrainingError("the training graph has no gradient of '\(missing.name)'")
+    }
+    var zeros: StateDict = [:]
+    for (name, shape) in trained { zeros[name] = Tensor(zeros: shape) }
+    layout = try FlatParameters(trained, from: zeros)
+    gradients = layout.values
     var optimized = training
     try PassManager(passes: Pipeline.training, disabled: disabled).run(&optimized)
     self.optimized = optimized
@@ -50,15 +67,30 @@ public final class GradientEngine {
     }
   }
 
-  /// One forward and backward pass over `inputs` (`lq`, `gt`, state) with `parameters`.
+  /// One forward and backward pass over `inputs` (`lq`, `gt`, state) with `parameters`: the
+  /// outputs but the gradients, which are in `gradients` afterwards.
   public func run(_ inputs: [String: Tensor], parameters: StateDict) throws -> [String: Tensor] {
+    let names = layout.names.map(TrainingGraph.gradientOutput)
     guard let compiled else {
       // The oracle runs the graph as built, unfused.
-      return try ReferenceInterpreter(graph: training, parameters: parameters, threads: threads).run(inputs)
+      var results = try ReferenceInterpreter(graph: training, parameters: parameters, threads: threads).run(inputs)
+      gradients = try layout.flatten(Dictionary(uniqueKeysWithValues: zip(layout.names, names).map { ($0, results[$1]!) }))
+      for name in names { results[name] = nil }
+      return results
     }
     let started = DispatchTime.now().uptimeNanoseconds
     try compiled.repack(parameters: parameters)
     bindMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-    return try compiled.run(inputs)
+    let (offsets, shapes) = (layout.offsets, layout.shapes)
+    return try gradients.withUnsafeMutableBufferPointer { flat in
+      var destinations: [String: UnsafeMutableBufferPointer<Float>] = [:]
+      for (index, name) in names.enumerated() {
+        destinations[name] = UnsafeMutableBufferPointer(rebasing: flat[offsets[index]..<offsets[index] + shapes[index].reduce(1, *)])
+      }
+      return try compiled.run(inputs, writingInto: destinations)
+    }
   }
+
+  /// The last run's gradients by parameter name.
+  public var gradientTensors: StateDict { layout.unflatten(gradients) }
 }

@@ -77,10 +77,11 @@ struct Grad: ParsableCommand {
     let forward = try network.graph(height: height, width: width, batch: inputs.count)
     let training = try TrainingGraph.make(of: forward, loss: loss.loss)
     let engine = try GradientEngine(
-      training: training, parameters: model.parameters, backend: backend.gradientBackend, threads: threads, disabled: Set(disablePass))
+      training: training, parameters: model.parameters, trained: forward.parameters, backend: backend.gradientBackend,
+      threads: threads, disabled: Set(disablePass))
     let results = try engine.run(["lq": batch(inputs), "gt": batch(targets)], parameters: model.parameters)
-    var tensors: StateDict = ["loss": results[TrainingGraph.lossOutput]!]
-    for (name, _) in forward.parameters { tensors[name] = results[TrainingGraph.gradientOutput(name)]! }
+    var tensors = engine.gradientTensors
+    tensors["loss"] = results[TrainingGraph.lossOutput]!
     try SafetensorsWriter.write(
       tensors, metadata: ["model": model.name, "loss": loss.rawValue, "batch": "\(inputs.count)"], to: output)
     print("wrote \(output): \(loss.rawValue) loss \(tensors["loss"]!.data[0]) over \(inputs.count) pairs, \(forward.parameters.count) gradients")

@@ -39,9 +39,10 @@ struct TrainingBench {
     let started = DispatchTime.now().uptimeNanoseconds
     let forward = try network.graph(height: patch, width: patch, batch: batch)
     let training = try TrainingGraph.make(of: forward, loss: loss)
-    let engine = try GradientEngine(
-      training: training, parameters: model.parameters, backend: backend.gradientBackend, threads: threadCount, disabled: disabled)
     var parameters = try FlatParameters(forward.parameters, from: model.parameters)
+    let engine = try GradientEngine(
+      training: training, parameters: model.parameters, trained: forward.parameters, backend: backend.gradientBackend,
+      threads: threadCount, disabled: disabled)
     var state = Optimizer(optimizer.kind, parameterCount: parameters.values.count)
     let inputs = ["lq": benchPattern([batch, 3, patch, patch]), "gt": benchPattern(forward[forward.outputs[0].id].shape, phase: 1)]
     let prepare = milliseconds(since: started)
@@ -50,8 +51,7 @@ struct TrainingBench {
     func step() throws {
       let results = try engine.run(inputs, parameters: parameters.stateDict)
       lastLoss = results[TrainingGraph.lossOutput]!.data[0]
-      let gradients = try parameters.flatten(Dictionary(uniqueKeysWithValues: parameters.names.map { ($0, results[TrainingGraph.gradientOutput($0)]!) }))
-      state.update(&parameters.values, gradients: gradients, learningRate: 1e-4)
+      state.update(&parameters.values, gradients: engine.gradients, learningRate: 1e-4)
     }
     for _ in 0..<warmup { try step() }
     var times: [Double] = []

@@ -6,6 +6,7 @@ import SRIR
 import SRPasses
 import SRRuntime
 import SRTestSupport
+import SRTraining
 import XCTest
 
 /// Training graphs on the JIT against the reference interpreter running the unfused training
@@ -148,6 +149,32 @@ final class CompiledTrainingTests: XCTestCase {
     var difference = two
     for (kind, count) in one { difference[kind, default: 0] -= count }
     XCTAssertEqual(difference.filter { $0.value != 0 }, ["conv": 30, "weight_grad": 15, "elementwise [scale 0.2]": 1], "\(one) -> \(two)")
+  }
+
+  /// The gradient engine's flat gradient buffer (the JIT sums into it directly) holds what the
+  /// graph's gradient outputs hold, on both backends, over two steps with new weights.
+  func testGradientEngineFillsTheFlatBuffer() throws {
+    let network = Self.networks[0]
+    let forward = try network.graph(height: 6, width: 5, batch: 3)
+    let training = try TrainingGraph.make(of: forward, loss: .mse)
+    var random = SplitMix64(seed: 8)
+    let inputs = ["lq": random.tensor([3, 3, 6, 5], 0, 1), "gt": random.tensor([3, 3, 24, 20], 0, 1)]
+    let first = randomParameters(for: forward, seed: 1)
+    let engines = try [GradientEngine.Backend.jit(.host), .reference].map {
+      try GradientEngine(training: training, parameters: first, trained: forward.parameters, backend: $0)
+    }
+    for seed: UInt64 in [1, 2] {
+      let parameters = randomParameters(for: forward, seed: seed)
+      let expected = try ReferenceInterpreter(graph: training, parameters: parameters).run(inputs)
+      for engine in engines {
+        let results = try engine.run(inputs, parameters: parameters)
+        XCTAssertNil(results["grad:conv_first.weight"], "gradients are in the flat buffer only")
+        XCTAssertEqual(results["loss"]!.data[0], expected["loss"]!.data[0], accuracy: 1e-5 * expected["loss"]!.data[0])
+        for (name, tensor) in engine.gradientTensors {
+          XCTAssertLessThanOrEqual(relativeError(tensor.data, expected[TrainingGraph.gradientOutput(name)]!.data), 1e-4, name)
+        }
+      }
+    }
   }
 
   /// What the JIT does not compile yet is a clear error, not a crash: a weighted sum of losses.
