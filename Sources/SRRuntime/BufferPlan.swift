@@ -37,7 +37,12 @@ public struct BufferPlan: Sendable {
 
   /// `blocked[v]`: whether value v is a channel-blocked activation that needs storage.
   /// `floats(channels, height, width)`: the size of a buffer in the blocked layout.
-  public init(graph: Graph, blocked: [Bool], aliasConcats: Bool, reuseMemory: Bool, floats: (Int, Int, Int) -> Int, block: Int) {
+  /// `alsoReads[n]`: values node n reads besides its operands (the input of an upsampling its
+  /// kernel reads through, which is not stored itself).
+  public init(
+    graph: Graph, blocked: [Bool], aliasConcats: Bool, reuseMemory: Bool, floats: (Int, Int, Int) -> Int, block: Int,
+    alsoReads: [ValueID: [ValueID]] = [:]
+  ) {
     locations = Array(repeating: nil, count: graph.nodes.count)
     if aliasConcats { placeConcats(graph, blocked: blocked, floats: floats, block: block) }
     for id in graph.nodes.indices where blocked[id] && locations[id] == nil {
@@ -48,7 +53,7 @@ public struct BufferPlan: Sendable {
       }
       locations[id] = Location(buffer: newBuffer(graph[id].shape, at: id, floats: floats), channelOffset: 0)
     }
-    computeLifetimes(graph)
+    computeLifetimes(graph, alsoReads: alsoReads)
     assignOffsets(reuseMemory: reuseMemory)
   }
 
@@ -108,10 +113,10 @@ public struct BufferPlan: Sendable {
     return buffers.count - 1
   }
 
-  private mutating func computeLifetimes(_ graph: Graph) {
+  private mutating func computeLifetimes(_ graph: Graph, alsoReads: [ValueID: [ValueID]]) {
     for (id, node) in graph.nodes.enumerated() {
       if let location = locations[id] { buffers[location.buffer].firstUse = min(buffers[location.buffer].firstUse, id) }
-      for operand in node.inputs {
+      for operand in node.inputs + (alsoReads[id] ?? []) {
         if let location = locations[operand] { buffers[location.buffer].lastUse = max(buffers[location.buffer].lastUse, id) }
       }
     }

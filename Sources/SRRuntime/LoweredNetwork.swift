@@ -174,19 +174,39 @@ public struct LoweredNetwork {
     try LayoutAssignment().run(&graph)
     try graph.verify()
     let constant = graph.constantValues()
+    let readUpsampled = upsamplesReadOnlyByWeightGradients(graph)
     var blocked = [Bool](repeating: false, count: graph.nodes.count)
-    for (id, node) in graph.nodes.enumerated() where !constant[id] {
+    for (id, node) in graph.nodes.enumerated() where !constant[id] && !readUpsampled.contains(id) {
       switch node.op {
       case .input, .output, .fromBlocked: break
       // Reduced results live in accumulators, not in the arena.
       default: blocked[id] = !graph.isReduction(id)
       }
     }
+    // A weight gradient reading an upsampling that is not stored reads the upsampling's input.
+    var alsoReads: [ValueID: [ValueID]] = [:]
+    for (id, node) in graph.nodes.enumerated() where node.inputs.first.map(readUpsampled.contains) == true {
+      if case .conv2dWeightGrad = node.op { alsoReads[id] = graph[node.inputs[0]].inputs }
+    }
     let plan = BufferPlan(graph: graph, blocked: blocked, aliasConcats: !disabled.contains("alias-concats"),
                           reuseMemory: !disabled.contains("plan-buffers"),
-                          floats: { BlockedLayout.floatCount(channels: $0, height: $1, width: $2) }, block: BlockedLayout.block)
+                          floats: { BlockedLayout.floatCount(channels: $0, height: $1, width: $2) }, block: BlockedLayout.block,
+                          alsoReads: alsoReads)
     return (graph, plan)
   }
+}
+
+/// Nearest upsamplings only weight gradients read (the forward convolution reads the input
+/// through upsampling indexing after fold-resampling): the weight-gradient kernel reads their
+/// input upsampled too, so they are never stored.
+func upsamplesReadOnlyByWeightGradients(_ graph: Graph) -> Set<ValueID> {
+  let readers = graph.readers()
+  return Set(graph.nodes.indices.filter { id in
+    guard case .upsampleNearest = graph[id].op, !readers[id].isEmpty else { return false }
+    return readers[id].allSatisfy { reader in
+      if case .conv2dWeightGrad(let a, _, _) = graph[reader].op { a.stride == 1 && graph[reader].inputs[0] == id } else { false }
+    }
+  })
 }
 
 /// Packed convolution weights by (weight value, kernel geometry): lowering the same network at
@@ -214,6 +234,8 @@ private struct Lowering {
   let imagesPerRun: Int
   /// Bias gradients that the weight-gradient kernel of the same output gradient computes.
   let fusedBiasGradients: [ValueID: ValueID]
+  /// Upsamplings read only through weight-gradient kernels (`upsamplesReadOnlyByWeightGradients`).
+  let readUpsampled: Set<ValueID>
 
   init(graph: Graph, plan: BufferPlan, parameters: StateDict, threads: Int, packing: ConstantPacking, imagesPerRun: Int) {
     (self.graph, self.plan, self.parameters, self.threads, self.packing) = (graph, plan, parameters, threads, packing)
@@ -240,6 +262,7 @@ private struct Lowering {
     }
     fusedBiasGradients = fused
     scaledReductions = scales
+    readUpsampled = upsamplesReadOnlyByWeightGradients(graph)
   }
 
   /// Scales taken into the reduction they read, by the reduction: its reader and factor.
@@ -332,6 +355,8 @@ private struct Lowering {
       append("from_blocked \(describe(shape: node.shape))", .fromBlocked(kernel: index, input: region(node.inputs[0]), value: id, shape: node.shape))
     case .concat:
       lowerConcat(id, node)
+    case .upsampleNearest where readUpsampled.contains(id):
+      return
     case .upsampleNearest(let r):
       lowerMove(id, from: node.inputs[0], "upsample_nearest x\(r)", .upsample(r))
     case .pixelShuffle(let r):
@@ -392,12 +417,15 @@ private struct Lowering {
     }
     let bias = fusedBiasGradients[id]
     let factor = scaledReductions[id]?.factor ?? 1
+    // An upsampled input that is not stored is read through the kernel's upsampling.
+    var (input, upsample) = (node.inputs[0], 1)
+    if readUpsampled.contains(input), case .upsampleNearest(let r) = graph[input].op { (input, upsample) = (graph[input].inputs[0], r) }
     let spec = WeightGradKernelSpec(
       inChannels: BlockedLayout.paddedChannels(x[1]), outChannels: BlockedLayout.paddedChannels(dy[1]), trueInChannels: x[1],
-      trueOutChannels: dy[1], kernelSize: k, height: dy[2], width: dy[3], upsample: 1, biasGradient: bias != nil, scale: factor)
+      trueOutChannels: dy[1], kernelSize: k, height: dy[2], width: dy[3], upsample: upsample, biasGradient: bias != nil, scale: factor)
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
-    append("weight_grad \(x[1])->\(dy[1]) \(k)x\(k) at \(dy[2])x\(dy[3])\(bias == nil ? "" : " [bias]")\(factor == 1 ? "" : " scale \(factor)")",
-           .weightGrad(kernel: kernel(.weightGrad(spec)), input: region(node.inputs[0]).offset, outputGrad: region(node.inputs[1]).offset,
+    append("weight_grad \(x[1])->\(dy[1]) \(k)x\(k) at \(dy[2])x\(dy[3])\(upsample > 1 ? " upsample x\(upsample)" : "")\(bias == nil ? "" : " [bias]")\(factor == 1 ? "" : " scale \(factor)")",
+           .weightGrad(kernel: kernel(.weightGrad(spec)), input: region(input).offset, outputGrad: region(node.inputs[1]).offset,
                        weightGrad: accumulator(for: accumulated(id)), biasGrad: bias.map { accumulator(for: accumulated($0)) }, tasks: spec.taskCount))
   }
 

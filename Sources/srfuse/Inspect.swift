@@ -188,7 +188,8 @@ struct Inspect: ParsableCommand {
       + kept.sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key) (" + String(format: "%.2f", Double($0.value.bytes) / 1048576) + " MiB)" }.joined(separator: ", "))
     print("// stored, not recomputed: convolution outputs (a convolution is never recomputed; a leaky ReLU's output is also its"
       + " backward's mask, so no pre-activation is kept; a dense block's concatenation is one buffer); PReLU inputs (slopes may be"
-      + " negative, so the mask is the input's sign); upsampled activations read by a weight gradient")
+      + " negative, so the mask is the input's sign); an upsampled activation is not stored: its weight gradient reads it through"
+      + " upsampling indexing")
   }
 
   private func printSummary(_ ir: Graph, height: Int, width: Int, postResize: Float?) {
