@@ -124,34 +124,28 @@ public struct LoweredNetwork {
   /// packs them into the same constant buffers, so kernels bound to those buffers see the new
   /// weights: what a training step does before it runs.
   public mutating func repack(parameters: StateDict, threads: Int = 1) throws {
-    let constant = graph.constantValues()
-    // Parameters first, then the nodes computed from them (transposed or scaled weights), each
-    // wave in parallel: every constant here is at most a few such steps from a parameter.
-    var values: [ValueID: Tensor] = [:]
-    var pending = graph.nodes.indices.filter { constant[$0] }
-    while !pending.isEmpty {
-      let ready = pending.filter { graph[$0].inputs.allSatisfy { values[$0] != nil } }
-      let computed = try Self.inParallel(ready.count, threads: threads) { index in
-        try Lowering.evaluateConstant(graph[ready[index]], id: ready[index], values, parameters: parameters, threads: 1)
-      }
-      for (id, tensor) in zip(ready, computed) { values[id] = tensor }
-      pending.removeAll { values[$0] != nil }
+    // Each constant is computed where it is packed, from the parameters a step or two away
+    // (a transposed or scaled weight), so no evaluated weight outlives its packing.
+    let graph = graph
+    func evaluate(_ id: ValueID) throws -> Tensor {
+      let inputs = try graph[id].inputs.map { ($0, try evaluate($0)) }
+      return try Lowering.evaluateConstant(graph[id], id: id, Dictionary(uniqueKeysWithValues: inputs), parameters: parameters, threads: 1)
     }
     // Each buffer once (lowerings at several sizes share packed weights).
     var seen = Set<ObjectIdentifier>()
     let recipes = constantRecipes.filter { seen.insert(ObjectIdentifier(constants[$0.buffer])).inserted }
     _ = try Self.inParallel(recipes.count, threads: threads) { [constants] index in
       let recipe = recipes[index], buffer = constants[recipe.buffer]
-      let data = values[recipe.value]!.data
+      let value = try evaluate(recipe.value)
       switch recipe.packing {
       case .convWeights(let spec, let trueOut, let trueIn, let groups):
-        let weight = groups.map { Lowering.transpose(values[recipe.value]!, groups: $0) } ?? values[recipe.value]!
+        let weight = groups.map { Lowering.transpose(value, groups: $0) } ?? value
         weight.data.withUnsafeBufferPointer { packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn, into: buffer) }
       case .channelVector(_, let trueChannels):
-        for c in 0..<trueChannels { buffer.pointer[c] = data.count == 1 ? data[0] : data[c] }
+        for c in 0..<trueChannels { buffer.pointer[c] = value.data.count == 1 ? value.data[0] : value.data[c] }
       }
     }
-    constantOutputs = Self.outputs(of: values, graph)
+    constantOutputs = Dictionary(uniqueKeysWithValues: try constantOutputs.keys.map { ($0, try evaluate($0)) })
   }
 
   /// `body(0..<count)` on `threads` threads, results in index order.
