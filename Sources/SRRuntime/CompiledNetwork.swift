@@ -87,6 +87,11 @@ public final class CompiledNetwork: @unchecked Sendable {
     try lowered.repack(parameters: parameters, threads: pool.threads)
   }
 
+  /// The same with each parameter given by name (called from several threads).
+  public func repack(parameter: (String) -> Tensor?) throws {
+    try lowered.repack(parameter: parameter, threads: pool.threads)
+  }
+
   /// Runs the network; `progress` gets (steps done, steps in all).
   public func run(_ inputs: [String: Tensor], progress: (Int, Int) -> Void = { _, _ in }) throws -> [String: Tensor] {
     try run(inputs, writingInto: [:], progress: progress)

@@ -124,12 +124,18 @@ public struct LoweredNetwork {
   /// packs them into the same constant buffers, so kernels bound to those buffers see the new
   /// weights: what a training step does before it runs.
   public mutating func repack(parameters: StateDict, threads: Int = 1) throws {
+    try repack(parameter: { parameters[$0] }, threads: threads)
+  }
+
+  /// The same with each parameter given by name when it is packed (from a flat buffer, say:
+  /// no whole state dict is made). `parameter` is called from several threads.
+  public mutating func repack(parameter: (String) -> Tensor?, threads: Int = 1) throws {
     // Each constant is computed where it is packed, from the parameters a step or two away
     // (a transposed or scaled weight), so no evaluated weight outlives its packing.
     let graph = graph
     func evaluate(_ id: ValueID) throws -> Tensor {
       let inputs = try graph[id].inputs.map { ($0, try evaluate($0)) }
-      return try Lowering.evaluateConstant(graph[id], id: id, Dictionary(uniqueKeysWithValues: inputs), parameters: parameters, threads: 1)
+      return try Lowering.evaluateConstant(graph[id], id: id, Dictionary(uniqueKeysWithValues: inputs), parameter: parameter, threads: 1)
     }
     // Each buffer once (lowerings at several sizes share packed weights).
     var seen = Set<ObjectIdentifier>()
@@ -266,13 +272,15 @@ private struct Lowering {
   func accumulated(_ id: ValueID) -> ValueID { scaledReductions[id]?.value ?? id }
 
   mutating func evaluateConstant(_ id: ValueID) throws {
-    constantValues[id] = try Self.evaluateConstant(graph[id], id: id, constantValues, parameters: parameters, threads: threads)
+    constantValues[id] = try Self.evaluateConstant(graph[id], id: id, constantValues, parameter: { parameters[$0] }, threads: threads)
   }
 
   /// A parameter's tensor, checked, or the value of a node that depends on parameters only.
-  static func evaluateConstant(_ node: Node, id: ValueID, _ values: [ValueID: Tensor], parameters: StateDict, threads: Int) throws -> Tensor {
+  static func evaluateConstant(
+    _ node: Node, id: ValueID, _ values: [ValueID: Tensor], parameter: (String) -> Tensor?, threads: Int
+  ) throws -> Tensor {
     if case .parameter(let name) = node.op {
-      guard let tensor = parameters[name] else { throw CompileError(description: "parameter '\(name)' \(describe(shape: node.shape)) is not bound") }
+      guard let tensor = parameter(name) else { throw CompileError(description: "parameter '\(name)' \(describe(shape: node.shape)) is not bound") }
       guard tensor.shape == node.shape else {
         throw CompileError(description: "parameter '\(name)' has shape \(describe(shape: tensor.shape)) but the graph expects \(describe(shape: node.shape))")
       }

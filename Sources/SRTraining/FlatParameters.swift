@@ -25,8 +25,24 @@ public struct FlatParameters: Equatable, Sendable {
     (names, shapes, self.offsets, self.values) = (parameters.map(\.name), parameters.map(\.shape), offsets, values)
   }
 
+  /// Zeros in the layout of `parameters` (a gradient buffer, say).
+  public init(zeros parameters: [(name: String, shape: [Int])]) {
+    var (offsets, count) = ([Int](), 0)
+    for (_, shape) in parameters {
+      offsets.append(count)
+      count += shape.reduce(1, *)
+    }
+    (names, shapes, self.offsets, values) = (parameters.map(\.name), parameters.map(\.shape), offsets, [Float](repeating: 0, count: count))
+  }
+
   /// The tensors again, by name.
   public var stateDict: StateDict { unflatten(values) }
+
+  /// One tensor, by name (a copy of its part of the buffer), or nil.
+  public func tensor(_ name: String) -> Tensor? {
+    guard let index = names.firstIndex(of: name) else { return nil }
+    return Tensor(shape: shapes[index], data: Array(values[offsets[index]..<offsets[index] + shapes[index].reduce(1, *)]))
+  }
 
   /// `tensors` (gradients, say) laid out as this buffer is.
   public func flatten(_ tensors: StateDict) throws -> [Float] {

@@ -30,10 +30,8 @@ public final class GradientEngine {
   public let compileMilliseconds: Double
   /// Milliseconds spent in the last run binding the weights (JIT: evaluating and packing).
   public private(set) var bindMilliseconds = 0.0
-  /// The last run's gradients, in the order and layout of `layout`.
-  public private(set) var gradients: [Float]
-  /// Where each trained parameter's gradient lies in `gradients`.
-  public let layout: FlatParameters
+  /// The last run's gradients, laid out as the trained parameters' `FlatParameters`.
+  public private(set) var gradients: FlatParameters
   private let compiled: CompiledNetwork?
   private let threads: Int?
 
@@ -49,10 +47,7 @@ public final class GradientEngine {
     if let missing = trained.first(where: { !outputs.contains(TrainingGraph.gradientOutput($0.name)) }) {
       throw TrainingError("the training graph has no gradient of '\(missing.name)'")
     }
-    var zeros: StateDict = [:]
-    for (name, shape) in trained { zeros[name] = Tensor(zeros: shape) }
-    layout = try FlatParameters(trained, from: zeros)
-    gradients = layout.values
+    gradients = FlatParameters(zeros: trained)
     var optimized = training
     try PassManager(passes: Pipeline.training, disabled: disabled).run(&optimized)
     self.optimized = optimized
@@ -70,19 +65,31 @@ public final class GradientEngine {
   /// One forward and backward pass over `inputs` (`lq`, `gt`, state) with `parameters`: the
   /// outputs but the gradients, which are in `gradients` afterwards.
   public func run(_ inputs: [String: Tensor], parameters: StateDict) throws -> [String: Tensor] {
-    let names = layout.names.map(TrainingGraph.gradientOutput)
+    try run(inputs, parameter: { parameters[$0] }, stateDict: { parameters })
+  }
+
+  /// The same with the weights in a flat buffer (the optimizer's), read tensor by tensor as
+  /// they are packed, so a step makes no state dict.
+  public func run(_ inputs: [String: Tensor], parameters: FlatParameters) throws -> [String: Tensor] {
+    try run(inputs, parameter: { parameters.tensor($0) }, stateDict: { parameters.stateDict })
+  }
+
+  private func run(
+    _ inputs: [String: Tensor], parameter: (String) -> Tensor?, stateDict: () -> StateDict
+  ) throws -> [String: Tensor] {
+    let names = gradients.names.map(TrainingGraph.gradientOutput)
     guard let compiled else {
       // The oracle runs the graph as built, unfused.
-      var results = try ReferenceInterpreter(graph: training, parameters: parameters, threads: threads).run(inputs)
-      gradients = try layout.flatten(Dictionary(uniqueKeysWithValues: zip(layout.names, names).map { ($0, results[$1]!) }))
+      var results = try ReferenceInterpreter(graph: training, parameters: stateDict(), threads: threads).run(inputs)
+      gradients.values = try gradients.flatten(Dictionary(uniqueKeysWithValues: zip(gradients.names, names).map { ($0, results[$1]!) }))
       for name in names { results[name] = nil }
       return results
     }
     let started = DispatchTime.now().uptimeNanoseconds
-    try compiled.repack(parameters: parameters)
+    try compiled.repack(parameter: parameter)
     bindMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-    let (offsets, shapes) = (layout.offsets, layout.shapes)
-    return try gradients.withUnsafeMutableBufferPointer { flat in
+    let (offsets, shapes) = (gradients.offsets, gradients.shapes)
+    return try gradients.values.withUnsafeMutableBufferPointer { flat in
       var destinations: [String: UnsafeMutableBufferPointer<Float>] = [:]
       for (index, name) in names.enumerated() {
         destinations[name] = UnsafeMutableBufferPointer(rebasing: flat[offsets[index]..<offsets[index] + shapes[index].reduce(1, *)])
@@ -91,6 +98,4 @@ public final class GradientEngine {
     }
   }
 
-  /// The last run's gradients by parameter name.
-  public var gradientTensors: StateDict { layout.unflatten(gradients) }
 }

@@ -80,7 +80,7 @@ struct Grad: ParsableCommand {
       training: training, parameters: model.parameters, trained: forward.parameters, backend: backend.gradientBackend,
       threads: threads, disabled: Set(disablePass))
     let results = try engine.run(["lq": batch(inputs), "gt": batch(targets)], parameters: model.parameters)
-    var tensors = engine.gradientTensors
+    var tensors = engine.gradients.stateDict
     tensors["loss"] = results[TrainingGraph.lossOutput]!
     try SafetensorsWriter.write(
       tensors, metadata: ["model": model.name, "loss": loss.rawValue, "batch": "\(inputs.count)"], to: output)

@@ -49,9 +49,9 @@ struct TrainingBench {
 
     var lastLoss: Float = 0
     func step() throws {
-      let results = try engine.run(inputs, parameters: parameters.stateDict)
+      let results = try engine.run(inputs, parameters: parameters)
       lastLoss = results[TrainingGraph.lossOutput]!.data[0]
-      state.update(&parameters.values, gradients: engine.gradients, learningRate: 1e-4)
+      state.update(&parameters.values, gradients: engine.gradients.values, learningRate: 1e-4)
     }
     for _ in 0..<warmup { try step() }
     var times: [Double] = []

@@ -13,6 +13,11 @@ final class FlatParametersTests: XCTestCase {
     XCTAssertEqual(flat.offsets, [0, 4])
     XCTAssertEqual(flat.stateDict, tensors)
     XCTAssertEqual(try flat.flatten(tensors.mapValues { Tensor(shape: $0.shape, data: $0.data.map { -$0 }) }), [-1, -2, -3, -4, -5, -6])
+    XCTAssertEqual(flat.tensor("conv.bias"), tensors["conv.bias"])
+    XCTAssertNil(flat.tensor("conv.scale"))
+    let zeros = FlatParameters(zeros: layout)
+    XCTAssertEqual(zeros.values, [0, 0, 0, 0, 0, 0])
+    XCTAssertEqual(zeros.offsets, flat.offsets)
   }
 
   func testMissingOrMisshapenTensorsAreNamed() {
