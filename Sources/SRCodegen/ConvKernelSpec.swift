@@ -69,8 +69,7 @@ extension ConvKernelSpec {
   /// The input offset, relative to the low-resolution position (y div f), that kernel tap `tap`
   /// of an output pixel in phase `phase` reads: floor((phase + tap - padding) / f).
   func inputOffset(phase: Int, tap: Int) -> Int {
-    let upsampled = phase + tap - padding
-    return upsampled >= 0 ? upsampled / upsample : -((-upsampled + upsample - 1) / upsample)
+    upsampledInputOffset(phase: phase, tap: tap, padding: padding, factor: upsample)
   }
 
   /// The consecutive input offsets a phase reads along one axis.
@@ -93,4 +92,12 @@ extension Array where Element == PointwiseStep {
     }
     return nil
   }
+}
+
+/// floor((phase + tap - padding) / factor): the input offset, relative to the low-resolution
+/// position, that kernel tap `tap` of an output pixel in phase `phase` reads when the input is
+/// nearest-upsampled by `factor` (shared by the convolution and weight-gradient kernels).
+func upsampledInputOffset(phase: Int, tap: Int, padding: Int, factor: Int) -> Int {
+  let upsampled = phase + tap - padding
+  return upsampled >= 0 ? upsampled / factor : -((-upsampled + factor - 1) / factor)
 }

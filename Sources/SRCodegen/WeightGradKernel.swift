@@ -111,8 +111,7 @@ public struct WeightGradKernelSpec: Hashable, Sendable {
   /// The low-resolution column offset, relative to x div f, that tap `tap` of an output pixel
   /// in column phase `phase` reads: floor((phase + tap - padding) / f).
   func inputOffset(phase: Int, tap: Int) -> Int {
-    let upsampled = phase + tap - padding
-    return upsampled >= 0 ? upsampled / upsample : -((-upsampled + upsample - 1) / upsample)
+    upsampledInputOffset(phase: phase, tap: tap, padding: padding, factor: upsample)
   }
 }
 
