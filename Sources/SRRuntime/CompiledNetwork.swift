@@ -41,20 +41,27 @@ public final class CompiledNetwork: @unchecked Sendable {
   var profile: [Double]? = nil
   private let arena: AlignedBuffer
   private let pool: ThreadPool
-  /// One buffer per `lowered.accumulators` entry, zeroed at the start of every run (unless the
-  /// run writes that output into caller memory).
-  private let accumulators: [AlignedBuffer]
+  /// One buffer per `lowered.accumulators` entry, zeroed at the start of every run; made by the
+  /// first run that does not write that output into caller memory (a training step whose
+  /// gradients go to the optimizer's buffer never makes them).
+  private var accumulators: [AlignedBuffer?]
   /// The accumulator of each output that is a sum over the images.
   private var accumulatedOutputs: [String: Int] = [:]
 
-  public init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
+  public convenience init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
+                          target: TargetDescription = .host) throws {
+    try self.init(graph: optimized, parameter: { parameters[$0] }, threads: threads, disabled: disabled, target: target)
+  }
+
+  /// The same with each parameter given by name (from a flat buffer, say: no state dict).
+  public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, threads: Int? = nil, disabled: Set<String> = [],
               target: TargetDescription = .host) throws {
     pool = ThreadPool.shared(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     batch = optimized.batch
     inputShapes = Dictionary(uniqueKeysWithValues: optimized.inputs.map { ($0.name, optimized[$0.id].shape) })
     outputShapes = Dictionary(uniqueKeysWithValues: optimized.outputs.map { ($0.name, optimized[$0.id].shape) })
     let image = batch == 1 ? optimized : try optimized.withBatch(1)
-    let lowered = try LoweredNetwork(graph: image, parameters: parameters, disabled: disabled, threads: pool.threads, imagesPerRun: batch)
+    let lowered = try LoweredNetwork(graph: image, parameter: parameter, disabled: disabled, threads: pool.threads, imagesPerRun: batch)
     self.lowered = lowered
     // An impossible size is an error, not an allocation failure in the middle of a run.
     guard UInt64(lowered.plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {
@@ -62,7 +69,7 @@ public final class CompiledNetwork: @unchecked Sendable {
       throw CompileError(description: String(format: "the network needs %.1f GiB of working memory for input %@, more than this machine has (use smaller tiles)", Double(lowered.plan.arenaBytes) / 1073741824, input))
     }
     arena = AlignedBuffer(count: max(lowered.plan.arenaFloats, 16))
-    accumulators = lowered.accumulators.map { AlignedBuffer(count: $0.shape.reduce(1, *)) }
+    accumulators = Array(repeating: nil, count: lowered.accumulators.count)
 
     let cache = try KernelCache.shared(for: target)
     let compiledBefore = cache.compileMilliseconds
@@ -117,9 +124,15 @@ public final class CompiledNetwork: @unchecked Sendable {
         throw CompileError(description: "input '\(name)' has shape \(describe(shape: tensor.shape)) but the network was compiled for \(describe(shape: shape))")
       }
     }
-    // Sums over the images: in their own buffers, or in the caller's memory.
-    var sums = accumulators.map { UnsafeMutableBufferPointer(start: $0.pointer, count: $0.count) }
-    for (name, index) in accumulatedOutputs { if let destination = destinations[name] { sums[index] = destination } }
+    // Sums over the images: in the caller's memory, or in their own buffers.
+    var external: [Int: UnsafeMutableBufferPointer<Float>] = [:]
+    for (name, index) in accumulatedOutputs { if let destination = destinations[name] { external[index] = destination } }
+    let sums = lowered.accumulators.indices.map { index -> UnsafeMutableBufferPointer<Float> in
+      if let destination = external[index] { return destination }
+      let buffer = accumulators[index] ?? AlignedBuffer(count: lowered.accumulators[index].shape.reduce(1, *))
+      accumulators[index] = buffer
+      return buffer.buffer
+    }
     for sum in sums { sum.update(repeating: 0) }
     let perImage = destinations.filter { accumulatedOutputs[$0.key] == nil }
     if batch == 1 {
@@ -147,7 +160,7 @@ public final class CompiledNetwork: @unchecked Sendable {
     for step in lowered.steps {
       guard case .output(let name, let value) = step.kind, destinations[name] == nil else { continue }
       if let index = accumulatedOutputs[name] {
-        results[name] = Tensor(shape: lowered.accumulators[index].shape, data: Array(accumulators[index].buffer))
+        results[name] = Tensor(shape: lowered.accumulators[index].shape, data: Array(accumulators[index]!.buffer))
       } else if let constant = lowered.constantOutputs[value] {
         results[name] = constant
       }

@@ -94,30 +94,30 @@ public struct LoweredNetwork {
   /// the batch's means.
   public init(graph optimized: Graph, parameters: StateDict, disabled: Set<String> = [], threads: Int = 1,
               packing: ConstantPacking? = nil, imagesPerRun: Int = 1) throws {
+    try self.init(graph: optimized, parameter: { parameters[$0] }, disabled: disabled, threads: threads, packing: packing,
+                  imagesPerRun: imagesPerRun)
+  }
+
+  /// The same with each parameter given by name (from a flat buffer, say: no state dict).
+  public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, disabled: Set<String> = [], threads: Int = 1,
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1) throws {
     (graph, plan) = try Self.plan(optimized, disabled: disabled)
     self.imagesPerRun = imagesPerRun
-    var lowering = Lowering(graph: graph, plan: plan, parameters: parameters, threads: threads, packing: packing ?? ConstantPacking(),
+    var lowering = Lowering(graph: graph, plan: plan, parameter: parameter, threads: threads, packing: packing ?? ConstantPacking(),
                             imagesPerRun: imagesPerRun)
-    let constant = graph.constantValues()
     for (id, node) in graph.nodes.enumerated() {
-      if constant[id] {
-        try lowering.evaluateConstant(id)
+      if lowering.isConstant[id] {
+        // Parameters are checked now; what is computed from them, where it is packed.
+        if case .parameter = node.op { try lowering.bindParameter(id) }
       } else {
         try lowering.lower(id, node)
       }
     }
     (kernels, constants, steps) = (lowering.kernels, lowering.constants, lowering.steps)
     (accumulators, constantRecipes) = (lowering.accumulators, lowering.recipes)
-    constantOutputs = Self.outputs(of: lowering.constantValues, graph)
-  }
-
-  /// The values of `values` that graph outputs read (the rest need not stay in memory).
-  private static func outputs(of values: [ValueID: Tensor], _ graph: Graph) -> [ValueID: Tensor] {
-    var kept: [ValueID: Tensor] = [:]
     for node in graph.nodes {
-      if case .output = node.op, let value = values[node.inputs[0]] { kept[node.inputs[0]] = value }
+      if case .output = node.op, lowering.isConstant[node.inputs[0]] { constantOutputs[node.inputs[0]] = try lowering.constant(node.inputs[0]) }
     }
-    return kept
   }
 
   /// Evaluates the constant values again from new `parameters` (same names and shapes) and
@@ -220,15 +220,17 @@ public final class ConstantPacking {
 private struct Lowering {
   let graph: Graph
   let plan: BufferPlan
-  let parameters: StateDict
+  let parameter: (String) -> Tensor?
   let threads: Int
   let packing: ConstantPacking
+  /// Whether each value depends on the parameters alone.
+  let isConstant: [Bool]
   var kernels: [KernelRequest] = []
   var kernelIndex: [KernelRequest: Int] = [:]
   var constants: [AlignedBuffer] = []
   var steps: [LoweredNetwork.Step] = []
-  /// Values computed when the weights are bound: parameters and what depends only on them.
-  var constantValues: [ValueID: Tensor] = [:]
+  /// The parameters' tensors, by value (what is computed from them is not kept: see `constant`).
+  var parameterValues: [ValueID: Tensor] = [:]
   var recipes: [LoweredNetwork.ConstantRecipe] = []
   var accumulators: [(value: ValueID, shape: [Int])] = []
   let imagesPerRun: Int
@@ -237,8 +239,9 @@ private struct Lowering {
   /// Upsamplings read only through weight-gradient kernels (`upsamplesReadOnlyByWeightGradients`).
   let readUpsampled: Set<ValueID>
 
-  init(graph: Graph, plan: BufferPlan, parameters: StateDict, threads: Int, packing: ConstantPacking, imagesPerRun: Int) {
-    (self.graph, self.plan, self.parameters, self.threads, self.packing) = (graph, plan, parameters, threads, packing)
+  init(graph: Graph, plan: BufferPlan, parameter: @escaping (String) -> Tensor?, threads: Int, packing: ConstantPacking, imagesPerRun: Int) {
+    (self.graph, self.plan, self.parameter, self.threads, self.packing) = (graph, plan, parameter, threads, packing)
+    isConstant = graph.constantValues()
     self.imagesPerRun = imagesPerRun
     // A reduction whose only reader is a scale gives the scale's value (the kernel scales its
     // sums); each bias gradient is paired with a weight gradient of the same dy and scale (one
@@ -271,8 +274,16 @@ private struct Lowering {
   /// The value a reduction's result is accumulated as (its scale's, when one was taken in).
   func accumulated(_ id: ValueID) -> ValueID { scaledReductions[id]?.value ?? id }
 
-  mutating func evaluateConstant(_ id: ValueID) throws {
-    constantValues[id] = try Self.evaluateConstant(graph[id], id: id, constantValues, parameter: { parameters[$0] }, threads: threads)
+  mutating func bindParameter(_ id: ValueID) throws {
+    parameterValues[id] = try Self.evaluateConstant(graph[id], id: id, [:], parameter: parameter, threads: threads)
+  }
+
+  /// The value of a constant node, computed from the parameters now (a transposed or scaled
+  /// weight lives only while it is packed).
+  func constant(_ id: ValueID) throws -> Tensor {
+    if let value = parameterValues[id] { return value }
+    let inputs = try graph[id].inputs.map { ($0, try constant($0)) }
+    return try Self.evaluateConstant(graph[id], id: id, Dictionary(uniqueKeysWithValues: inputs), parameter: parameter, threads: threads)
   }
 
   /// A parameter's tensor, checked, or the value of a node that depends on parameters only.
@@ -371,7 +382,7 @@ private struct Lowering {
       append("\(loss.name)_loss", .training(.loss(loss, prediction: p, target: t, trueChannels: graph[node.inputs[0]].shape[1],
                                                    scale: 1 / Double(count * imagesPerRun), accumulator: accumulator(for: id))))
     case .lossGrad(let loss):
-      guard let upstream = constantValues[node.inputs[2]] else {
+      guard isConstant[node.inputs[2]], let upstream = try? constant(node.inputs[2]) else {
         throw CompileError(description: "node %\(id): the JIT takes a loss gradient whose upstream gradient is a constant (the loss is the objective)")
       }
       let factor = upstream.data[0] / Float(node.shape.reduce(1, *) * imagesPerRun)
@@ -435,7 +446,7 @@ private struct Lowering {
   /// transposed weight (what backward-data-as-convolution makes explicit; lowering does it
   /// itself when that pass is off).
   private mutating func lowerConv(_ id: ValueID, _ node: Node, _ a: FusedConv2dAttributes, transposed: Bool = false) throws {
-    let weight = transposed ? Self.transpose(constantValues[node.inputs[1]]!, groups: a.conv.groups) : constantValues[node.inputs[1]]!
+    let weight = transposed ? Self.transpose(try constant(node.inputs[1]), groups: a.conv.groups) : try constant(node.inputs[1])
     let (trueOut, trueIn, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
     guard a.conv.stride == 1, a.conv.groups == 1, weight.shape[3] == k, k == 1 || k == 3, a.conv.padding == k / 2 else {
       throw CompileError(description: "node %\(id): the JIT compiles stride-1, ungrouped 1x1 and 3x3 'same' convolutions only, not \(weight.shape[2])x\(weight.shape[3]) with stride \(a.conv.stride), padding \(a.conv.padding), groups \(a.conv.groups) (use --backend reference)")
@@ -479,7 +490,7 @@ private struct Lowering {
         guard plan.locations[operand] != nil else { throw CompileError(description: "node %\(node): \(step.text) operand %\(operand) is not an activation") }
         result.append(.arena(region(operand).offset))
       } else {
-        let values = constantValues[operand]!.data
+        let values = try constant(operand).data
         let vector = AlignedBuffer(count: channels)
         let trueChannels = graph[node].shape[1]
         for c in 0..<trueChannels { vector.pointer[c] = values.count == 1 ? values[0] : values[c] }

@@ -37,9 +37,25 @@ public final class GradientEngine {
 
   /// `trained` lists the parameters whose gradients the graph outputs (`grad:NAME`), in the
   /// order of the flat buffers (a `FlatParameters` of them gives its names and shapes).
-  public init(
+  public convenience init(
     training: Graph, parameters: StateDict, trained: [(name: String, shape: [Int])], backend: Backend, threads: Int? = nil,
     disabled: Set<String> = []
+  ) throws {
+    try self.init(training: training, parameter: { parameters[$0] }, trained: trained, backend: backend, threads: threads, disabled: disabled)
+  }
+
+  /// The same with the trained weights in a flat buffer (also their order and layout), read
+  /// tensor by tensor: no state dict is made.
+  public convenience init(
+    training: Graph, parameters: FlatParameters, backend: Backend, threads: Int? = nil, disabled: Set<String> = []
+  ) throws {
+    let trained = Array(zip(parameters.names, parameters.shapes)).map { (name: $0.0, shape: $0.1) }
+    try self.init(training: training, parameter: { parameters.tensor($0) }, trained: trained, backend: backend, threads: threads, disabled: disabled)
+  }
+
+  private init(
+    training: Graph, parameter: @escaping (String) -> Tensor?, trained: [(name: String, shape: [Int])], backend: Backend,
+    threads: Int?, disabled: Set<String>
   ) throws {
     self.training = training
     self.threads = threads
@@ -56,7 +72,7 @@ public final class GradientEngine {
       compiled = nil
       compileMilliseconds = 0
     case .jit(let target):
-      let network = try CompiledNetwork(graph: optimized, parameters: parameters, threads: threads, disabled: disabled, target: target)
+      let network = try CompiledNetwork(graph: optimized, parameter: parameter, threads: threads, disabled: disabled, target: target)
       compiled = network
       compileMilliseconds = network.compileMilliseconds
     }

@@ -60,12 +60,13 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
-    let model = try modelOptions.resolve()
     if train {
       let bench = TrainingBench(
-        model: model, batch: batch, patch: patch, optimizer: optimizer, loss: loss.loss, threads: threads, backend: backendOptions.backend)
+        modelOptions: modelOptions, batch: batch, patch: patch, optimizer: optimizer, loss: loss.loss, threads: threads,
+        backend: backendOptions.backend)
       return try bench.run(warmup: warmup, repeats: repeats, json: json, disabled: Set(backendOptions.disablePass))
     }
+    let model = try modelOptions.resolve()
     let tensor = try loadInput(channels: model.network.inputChannels)
     let (height, width) = (tensor.shape[2], tensor.shape[3])
     guard height % model.network.inputMultiple == 0, width % model.network.inputMultiple == 0 else {

@@ -23,7 +23,7 @@ struct TrainingBench {
     }
   }
 
-  let model: ResolvedModel
+  let modelOptions: ModelOptions
   let batch: Int, patch: Int
   let optimizer: OptimizerName
   let loss: Loss
@@ -31,18 +31,22 @@ struct TrainingBench {
   let backend: Backend
 
   func run(warmup: Int, repeats: Int, json: Bool, disabled: Set<String>) throws {
-    let network = model.network
-    guard patch % network.inputMultiple == 0 else {
-      throw CLIError("\(model.name) takes patches whose side is a multiple of \(network.inputMultiple), not \(patch)")
-    }
     let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
     let started = DispatchTime.now().uptimeNanoseconds
-    let forward = try network.graph(height: patch, width: patch, batch: batch)
+    // The loaded state dict lives only until its values are in the flat buffer, as in a
+    // training run: the step's memory is the flat buffers', not one copy more.
+    let (name, forward, loaded): (String, Graph, FlatParameters) = try {
+      let model = try modelOptions.resolve()
+      let network = model.network
+      guard patch % network.inputMultiple == 0 else {
+        throw CLIError("\(model.name) takes patches whose side is a multiple of \(network.inputMultiple), not \(patch)")
+      }
+      let forward = try network.graph(height: patch, width: patch, batch: batch)
+      return (model.name, forward, try FlatParameters(forward.parameters, from: model.parameters))
+    }()
+    var parameters = loaded
     let training = try TrainingGraph.make(of: forward, loss: loss)
-    var parameters = try FlatParameters(forward.parameters, from: model.parameters)
-    let engine = try GradientEngine(
-      training: training, parameters: model.parameters, trained: forward.parameters, backend: backend.gradientBackend,
-      threads: threadCount, disabled: disabled)
+    let engine = try GradientEngine(training: training, parameters: parameters, backend: backend.gradientBackend, threads: threadCount, disabled: disabled)
     var state = Optimizer(optimizer.kind, parameterCount: parameters.values.count)
     let inputs = ["lq": benchPattern([batch, 3, patch, patch]), "gt": benchPattern(forward[forward.outputs[0].id].shape, phase: 1)]
     let prepare = milliseconds(since: started)
@@ -66,7 +70,7 @@ struct TrainingBench {
     let gflops = gflop / (median / 1000)
     let memory = Double(peakResidentKiB()) / 1024
     let report: [(String, Any)] = [
-      ("model", model.name), ("backend", backend.rawValue), ("threads", threadCount), ("batch", batch), ("patch", patch),
+      ("model", name), ("backend", backend.rawValue), ("threads", threadCount), ("batch", batch), ("patch", patch),
       ("optimizer", optimizer.rawValue), ("loss", loss.name), ("repeats", repeats), ("median_ms", median), ("min_ms", times.min()!),
       ("gflop", gflop), ("gflops", gflops), ("peak_gflops", peak), ("percent_of_peak", 100 * gflops / peak),
       ("peak_rss_mib", memory), ("prepare_ms", prepare), ("compile_ms", engine.compileMilliseconds),
@@ -75,7 +79,7 @@ struct TrainingBench {
     if json {
       print(jsonObject(report))
     } else {
-      print("\(model.name) training step, batch \(batch) of \(patch)x\(patch), \(loss.name) + \(optimizer.rawValue), \(backend.rawValue) backend, \(threadCount) threads, median of \(repeats): "
+      print("\(name) training step, batch \(batch) of \(patch)x\(patch), \(loss.name) + \(optimizer.rawValue), \(backend.rawValue) backend, \(threadCount) threads, median of \(repeats): "
         + String(format: "%.1f ms, %.1f GFLOP/s (3x forward) = %.1f%% of the measured FMA peak (%.1f GFLOP/s); peak RSS %.0f MiB; prepare %.1f ms (compile %.1f ms); binding the weights %.1f ms of each step",
                  median, gflops, 100 * gflops / peak, peak, memory, prepare, engine.compileMilliseconds, engine.bindMilliseconds))
     }

@@ -152,8 +152,8 @@ final class CompiledTrainingTests: XCTestCase {
   }
 
   /// The gradient engine's flat gradient buffer (the JIT sums into it directly) holds what the
-  /// graph's gradient outputs hold, on both backends, over two steps with new weights given
-  /// as a state dict and as a flat buffer.
+  /// graph's gradient outputs hold, on both backends (the JIT's made from a state dict and from
+  /// a flat buffer), over two steps with new weights given as a state dict and as a flat buffer.
   func testGradientEngineFillsTheFlatBuffer() throws {
     let network = Self.networks[0]
     let forward = try network.graph(height: 6, width: 5, batch: 3)
@@ -163,7 +163,7 @@ final class CompiledTrainingTests: XCTestCase {
     let first = randomParameters(for: forward, seed: 1)
     let engines = try [GradientEngine.Backend.jit(.host), .reference].map {
       try GradientEngine(training: training, parameters: first, trained: forward.parameters, backend: $0)
-    }
+    } + [GradientEngine(training: training, parameters: try FlatParameters(forward.parameters, from: first), backend: .jit(.host))]
     for seed: UInt64 in [1, 2] {
       let parameters = randomParameters(for: forward, seed: seed)
       let expected = try ReferenceInterpreter(graph: training, parameters: parameters).run(inputs)
