@@ -36,14 +36,8 @@ public struct ConvKernelSpec: Hashable, Sendable {
 
   /// Why the spec cannot be compiled, or nil.
   public var invalidReason: String? {
-    let block = BlockedLayout.block
-    if inChannels <= 0 || inChannels % block != 0 { return "inChannels \(inChannels) is not a positive multiple of \(block)" }
-    if outChannels <= 0 || outChannels % block != 0 { return "outChannels \(outChannels) is not a positive multiple of \(block)" }
-    if kernelSize != 1 && kernelSize != 3 { return "kernelSize \(kernelSize) is not 1 or 3" }
-    if height < 1 || width < 1 { return "output size \(height)x\(width) is empty" }
-    if upsample < 1 { return "upsample factor \(upsample) is not positive" }
-    if height % upsample != 0 || width % upsample != 0 { return "output size \(height)x\(width) is not a multiple of the upsample factor \(upsample)" }
-    return epilogue.blockMisalignment(channels: outChannels)
+    convolutionGeometryProblem(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, height: height, width: width, upsample: upsample)
+      ?? epilogue.blockMisalignment(channels: outChannels)
   }
 
   public var inputHeight: Int { height / upsample }
@@ -100,4 +94,17 @@ extension Array where Element == PointwiseStep {
 func upsampledInputOffset(phase: Int, tap: Int, padding: Int, factor: Int) -> Int {
   let upsampled = phase + tap - padding
   return upsampled >= 0 ? upsampled / factor : -((-upsampled + factor - 1) / factor)
+}
+
+/// Why blocked channels, kernel size, output size and upsampling cannot make a compiled
+/// convolution-shaped kernel (forward or weight gradient), or nil.
+func convolutionGeometryProblem(inChannels: Int, outChannels: Int, kernelSize: Int, height: Int, width: Int, upsample: Int) -> String? {
+  let block = BlockedLayout.block
+  if inChannels <= 0 || inChannels % block != 0 { return "inChannels \(inChannels) is not a positive multiple of \(block)" }
+  if outChannels <= 0 || outChannels % block != 0 { return "outChannels \(outChannels) is not a positive multiple of \(block)" }
+  if kernelSize != 1 && kernelSize != 3 { return "kernelSize \(kernelSize) is not 1 or 3" }
+  if height < 1 || width < 1 { return "output size \(height)x\(width) is empty" }
+  if upsample < 1 { return "upsample factor \(upsample) is not positive" }
+  if height % upsample != 0 || width % upsample != 0 { return "output size \(height)x\(width) is not a multiple of the upsample factor \(upsample)" }
+  return nil
 }

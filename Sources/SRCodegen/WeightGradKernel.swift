@@ -57,15 +57,12 @@ public struct WeightGradKernelSpec: Hashable, Sendable {
 
   /// Why the spec cannot be compiled, or nil.
   public var invalidReason: String? {
-    let block = BlockedLayout.block
-    if inChannels <= 0 || inChannels % block != 0 { return "inChannels \(inChannels) is not a positive multiple of \(block)" }
-    if outChannels <= 0 || outChannels % block != 0 { return "outChannels \(outChannels) is not a positive multiple of \(block)" }
+    if let problem = convolutionGeometryProblem(
+      inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, height: height, width: width, upsample: upsample) {
+      return problem
+    }
     if !(1...inChannels).contains(trueInChannels) { return "trueInChannels \(trueInChannels) is not in 1...\(inChannels)" }
     if !(1...outChannels).contains(trueOutChannels) { return "trueOutChannels \(trueOutChannels) is not in 1...\(outChannels)" }
-    if kernelSize != 1 && kernelSize != 3 { return "kernelSize \(kernelSize) is not 1 or 3" }
-    if height < 1 || width < 1 { return "output size \(height)x\(width) is empty" }
-    if upsample < 1 { return "upsample factor \(upsample) is not positive" }
-    if height % upsample != 0 || width % upsample != 0 { return "output size \(height)x\(width) is not a multiple of the upsample factor \(upsample)" }
     return nil
   }
 

@@ -78,8 +78,8 @@ public struct LoweredNetwork {
     enum Packing {
       /// The weight, or its transpose (`transposed_conv_weight` with these groups).
       case convWeights(ConvKernelSpec, trueOut: Int, trueIn: Int, transposedGroups: Int?)
-      /// Per-channel values padded to `channels` (one shared value repeated).
-      case channelVector(channels: Int, trueChannels: Int)
+      /// Per-channel values in a buffer padded to whole blocks (one shared value repeated).
+      case channelVector(trueChannels: Int)
     }
     var buffer: Int
     var value: ValueID
@@ -133,10 +133,7 @@ public struct LoweredNetwork {
     // Each constant is computed where it is packed, from the parameters a step or two away
     // (a transposed or scaled weight), so no evaluated weight outlives its packing.
     let graph = graph
-    func evaluate(_ id: ValueID) throws -> Tensor {
-      let inputs = try graph[id].inputs.map { ($0, try evaluate($0)) }
-      return try Lowering.evaluateConstant(graph[id], id: id, Dictionary(uniqueKeysWithValues: inputs), parameter: parameter, threads: 1)
-    }
+    func evaluate(_ id: ValueID) throws -> Tensor { try Lowering.constant(id, in: graph, parameter: parameter, threads: 1) }
     // Each buffer once (lowerings at several sizes share packed weights).
     var seen = Set<ObjectIdentifier>()
     let recipes = constantRecipes.filter { seen.insert(ObjectIdentifier(constants[$0.buffer])).inserted }
@@ -147,7 +144,7 @@ public struct LoweredNetwork {
       case .convWeights(let spec, let trueOut, let trueIn, let groups):
         let weight = groups.map { Lowering.transpose(value, groups: $0) } ?? value
         weight.data.withUnsafeBufferPointer { packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn, into: buffer) }
-      case .channelVector(_, let trueChannels):
+      case .channelVector(let trueChannels):
         for c in 0..<trueChannels { buffer.pointer[c] = value.data.count == 1 ? value.data[0] : value.data[c] }
       }
     }
@@ -281,9 +278,16 @@ private struct Lowering {
   /// The value of a constant node, computed from the parameters now (a transposed or scaled
   /// weight lives only while it is packed).
   func constant(_ id: ValueID) throws -> Tensor {
-    if let value = parameterValues[id] { return value }
-    let inputs = try graph[id].inputs.map { ($0, try constant($0)) }
-    return try Self.evaluateConstant(graph[id], id: id, Dictionary(uniqueKeysWithValues: inputs), parameter: parameter, threads: threads)
+    try Self.constant(id, in: graph, parameter: parameter, bound: parameterValues, threads: threads)
+  }
+
+  /// Constant `id` of `graph`, computed from the parameters (`bound` already looked up by value).
+  static func constant(
+    _ id: ValueID, in graph: Graph, parameter: (String) -> Tensor?, bound: [ValueID: Tensor] = [:], threads: Int
+  ) throws -> Tensor {
+    if let value = bound[id] { return value }
+    let inputs = try graph[id].inputs.map { ($0, try constant($0, in: graph, parameter: parameter, bound: bound, threads: threads)) }
+    return try evaluateConstant(graph[id], id: id, Dictionary(uniqueKeysWithValues: inputs), parameter: parameter, threads: threads)
   }
 
   /// A parameter's tensor, checked, or the value of a node that depends on parameters only.
@@ -495,7 +499,7 @@ private struct Lowering {
         let trueChannels = graph[node].shape[1]
         for c in 0..<trueChannels { vector.pointer[c] = values.count == 1 ? values[0] : values[c] }
         let index = constant(vector)
-        recipes.append(.init(buffer: index, value: operand, packing: .channelVector(channels: channels, trueChannels: trueChannels)))
+        recipes.append(.init(buffer: index, value: operand, packing: .channelVector(trueChannels: trueChannels)))
         result.append(.constant(index))
       }
     }
