@@ -113,10 +113,11 @@ private struct ConvEmitter {
     return (start, ir.add(ir.sub(end, start), 1))
   }
 
-  /// A row of low-resolution columns split into tiles of nearly equal size: `wide` tiles of
-  /// small+1 pixels, then small ones (two tile bodies, no tiny remainder tile).
+  /// The columns of one column phase (the low-resolution ones with upsampling) split into
+  /// tiles of nearly equal size: `wide` tiles of small+1 pixels, then small ones (two tile
+  /// bodies, no tiny remainder tile).
   private var rowTiles: (count: Int, small: Int, wide: Int) {
-    let columns = spec.inputWidth
+    let columns = spec.width / spec.upsample
     let count = (columns + tile.pixels - 1) / tile.pixels
     return (count, columns / count, columns % count)
   }
@@ -125,7 +126,7 @@ private struct ConvEmitter {
   /// blocks, all tap rows) within about a quarter of a 1 MB L2, leaving room for weights.
   private var stripColumns: Int {
     if let columns = tile.stripColumns { return columns }
-    let bytesPerColumn = weights.inBlocks * weights.slots * block * 4
+    let bytesPerColumn = weights.inBlocks * weights.slots * spec.downsample * block * 4
     return max(tile.pixels, (256 << 10) / bytesPerColumn)
   }
 
@@ -135,7 +136,8 @@ private struct ConvEmitter {
     let phaseY = ir.remainder(y, f)
     let rowTaps = taps(phase: phaseY)
     // The first input row any tap of this output row reads, in halo coordinates.
-    let inputRowStart = ir.add(ir.add(ir.divide(y, f), rowTaps.start), 1)
+    let rowOrigin = spec.downsample > 1 ? ir.mul(y, spec.downsample) : ir.divide(y, f)
+    let inputRowStart = ir.add(ir.add(rowOrigin, rowTaps.start), 1)
     let row = Row(
       y: y, phaseY: phaseY, tapRows: rowTaps.count,
       input: ir.advance(input, by: ir.mul(inputRowStart, inputRow)),
@@ -204,8 +206,11 @@ private struct ConvEmitter {
   private func emitTile(_ context: TileContext, firstColumn: LLVMValueRef, pixels: Int) {
     let vectors = context.blocks * vectorsPerBlock
     let slotFloats = PackedConvWeights.tapFloats
-    // The tile's first input pixel in halo coordinates, for tap (0, 0) of input block 0.
-    let tileInput = ir.advance(context.row.input, by: ir.mul(ir.add(ir.add(firstColumn, context.columnStart), 1), block))
+    // The tile's first input pixel in halo coordinates, for tap (0, 0) of input block 0; with
+    // block sums, consecutive output pixels read `downsample` input pixels apart.
+    let step = spec.downsample * block
+    let tileInput = ir.advance(
+      context.row.input, by: ir.mul(ir.add(ir.add(ir.mul(firstColumn, spec.downsample), context.columnStart), 1), block))
     var accumulators = [LLVMValueRef](repeating: ir.zeroVector, count: pixels * vectors)
 
     accumulators = ir.loop(count: weights.inBlocks, carrying: accumulators) { inBlock, accumulators in
@@ -214,7 +219,7 @@ private struct ConvEmitter {
       // fetch it now. Without this, widths 256 and 512 (block planes 256 bytes apart modulo
       // 64 KB) ran 10-15% slower than their neighbours; with it they run like them.
       let nextRow = ir.advance(blockInput, by: ir.mul(context.row.tapRows, inputRow))
-      for pixel in 0..<pixels { ir.prefetch(nextRow, offset: pixel * block, locality: 1) }
+      for pixel in 0..<pixels { ir.prefetch(nextRow, offset: pixel * step, locality: 1) }
       let blockWeights = ir.advance(context.weights, by: ir.mul(inBlock, weights.slots * weights.slots * slotFloats))
       return ir.loop(from: ir.constant(0), to: context.row.tapRows, carrying: accumulators) { tapRow, accumulators in
         let rowInput = ir.advance(blockInput, by: ir.mul(tapRow, inputRow))
@@ -226,7 +231,7 @@ private struct ConvEmitter {
           return ir.loop(count: block / unroll, carrying: accumulators) { channelGroup, accumulators in
             let groupInput = ir.advance(tapInput, by: ir.mul(channelGroup, unroll))
             let groupWeights = ir.advance(tapWeights, by: ir.mul(channelGroup, unroll * block))
-            return reduce(accumulators, input: groupInput, weights: groupWeights, channels: unroll, pixels: pixels, vectors: vectors)
+            return reduce(accumulators, input: groupInput, weights: groupWeights, channels: unroll, pixels: pixels, vectors: vectors, step: step)
           }
         }
       }
@@ -235,9 +240,10 @@ private struct ConvEmitter {
   }
 
   /// The straight-line FMA body: for each input channel, the tile's weight vectors times each
-  /// pixel's broadcast input value. Accumulator index: pixel * vectors + vector.
+  /// pixel's broadcast input value (pixels `step` floats apart). Accumulator index:
+  /// pixel * vectors + vector.
   private func reduce(
-    _ accumulators: [LLVMValueRef], input: LLVMValueRef, weights: LLVMValueRef, channels: Int, pixels: Int, vectors: Int
+    _ accumulators: [LLVMValueRef], input: LLVMValueRef, weights: LLVMValueRef, channels: Int, pixels: Int, vectors: Int, step: Int
   ) -> [LLVMValueRef] {
     var accumulators = accumulators
     for channel in 0..<channels {
@@ -248,7 +254,7 @@ private struct ConvEmitter {
           offset: (vector / vectorsPerBlock) * self.weights.outBlockFloats + channel * block + (vector % vectorsPerBlock) * ir.width)
       }
       for pixel in 0..<pixels {
-        let value = ir.broadcast(input, offset: pixel * block + channel)
+        let value = ir.broadcast(input, offset: pixel * step + channel)
         for vector in 0..<vectors {
           accumulators[pixel * vectors + vector] = ir.fma(value, weightVectors[vector], accumulators[pixel * vectors + vector])
         }

@@ -1,8 +1,8 @@
 import SRIR
 
 /// One specialized convolution kernel: a stride-1 "same" convolution between blocked tensors
-/// (see `BlockedLayout`), optionally reading its input nearest-upsampled, with a fused
-/// per-element epilogue.
+/// (see `BlockedLayout`), optionally reading its input nearest-upsampled or summing its result
+/// over blocks, with a fused per-element epilogue.
 public struct ConvKernelSpec: Hashable, Sendable {
   /// Input channels, a multiple of 16 (padded).
   public var inChannels: Int
@@ -16,13 +16,17 @@ public struct ConvKernelSpec: Hashable, Sendable {
   /// 1, or f >= 2: the input is (height/f) x (width/f) and is read as if nearest-upsampled by f
   /// (PyTorch `F.interpolate(mode='nearest', scale_factor=f)` before the convolution).
   public var upsample: Int
+  /// 1, or f >= 2: the input is (height*f) x (width*f) and each output pixel is the sum of an
+  /// f x f block of the convolution at that size (the backward of a nearest upsampling folded
+  /// into a backward-data convolution). Not together with `upsample`.
+  public var downsample: Int
   /// Applied in order to each accumulator. Operands, one per step that takes one, in order:
   /// `.bias`/`.prelu` a vector of outChannels floats, `.add` a blocked tensor of the output's
   /// geometry that aliases nothing the kernel writes.
   public var epilogue: [PointwiseStep]
 
   public init(
-    inChannels: Int, outChannels: Int, kernelSize: Int, height: Int, width: Int, upsample: Int = 1,
+    inChannels: Int, outChannels: Int, kernelSize: Int, height: Int, width: Int, upsample: Int = 1, downsample: Int = 1,
     epilogue: [PointwiseStep] = []
   ) {
     self.inChannels = inChannels
@@ -31,22 +35,31 @@ public struct ConvKernelSpec: Hashable, Sendable {
     self.height = height
     self.width = width
     self.upsample = upsample
+    self.downsample = downsample
     self.epilogue = epilogue
   }
 
   /// Why the spec cannot be compiled, or nil.
   public var invalidReason: String? {
-    convolutionGeometryProblem(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, height: height, width: width, upsample: upsample)
+    if downsample < 1 { return "downsample factor \(downsample) is not positive" }
+    if downsample > 1 && upsample > 1 { return "a kernel cannot both upsample its input and sum its result over blocks" }
+    return convolutionGeometryProblem(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, height: height, width: width, upsample: upsample)
       ?? epilogue.blockMisalignment(channels: outChannels)
   }
 
-  public var inputHeight: Int { height / upsample }
-  public var inputWidth: Int { width / upsample }
+  public var inputHeight: Int { height / upsample * downsample }
+  public var inputWidth: Int { width / upsample * downsample }
 
   /// Multiply-adds times two, counting the convolution as PyTorch runs it (on the upsampled
-  /// image): the unit of the GFLOP/s the benchmarks report.
+  /// image, or before the block sums): the unit of the GFLOP/s the benchmarks report.
   public var flops: Double {
-    2 * Double(height * width) * Double(inChannels * outChannels * kernelSize * kernelSize)
+    2 * Double(height * width * downsample * downsample) * Double(inChannels * outChannels * kernelSize * kernelSize)
+  }
+
+  /// Multiply-adds times two that the kernel itself does (fewer than `flops` with resampling,
+  /// whose summed taps it computes once): what a percentage of the FMA peak is taken of.
+  public var executedFlops: Double {
+    2 * Double(height * width) * Double(inChannels * outChannels * tapSlots * tapSlots)
   }
 }
 
@@ -57,6 +70,11 @@ public struct ConvKernelSpec: Hashable, Sendable {
 /// pixel can share one summed weight. The kernel therefore runs one small convolution per
 /// phase on the low-resolution input (4/9 of the multiply-adds at f = 2). With f = 1 there is
 /// one phase and the taps are the kernel's own.
+///
+/// Summing the result over f x f blocks is the transpose: the block of output (y, x) reads
+/// k + f - 1 input pixels per axis from (f*y - padding), each tap slot the sum of the kernel
+/// taps that reach it from the block's f rows (a stride-f convolution with a (k+f-1)^2 kernel:
+/// 16 taps at f = 2 and k = 3, against 4 x 9 for the four convolutions it sums).
 extension ConvKernelSpec {
   var padding: Int { kernelSize / 2 }
 
@@ -66,9 +84,11 @@ extension ConvKernelSpec {
     upsampledInputOffset(phase: phase, tap: tap, padding: padding, factor: upsample)
   }
 
-  /// The consecutive input offsets a phase reads along one axis.
+  /// The consecutive input offsets a phase reads along one axis, relative to y div f, or with
+  /// block sums (one phase) to y * f: each of the f rows of a block reads k of them.
   func inputOffsets(phase: Int) -> ClosedRange<Int> {
-    inputOffset(phase: phase, tap: 0)...inputOffset(phase: phase, tap: kernelSize - 1)
+    if downsample > 1 { return -padding...(kernelSize + downsample - 2 - padding) }
+    return inputOffset(phase: phase, tap: 0)...inputOffset(phase: phase, tap: kernelSize - 1)
   }
 
   /// Weight slots per axis and phase in the packed weights: the most offsets any phase reads.

@@ -3,7 +3,8 @@
 ///     [outChannels/16 output blocks]
 ///       [upsample phase row][upsample phase column]       (1 x 1 without upsampling)
 ///         [inChannels/16 input blocks]
-///           [tap slot row][tap slot column]                (k x k, or 2 x 2 per phase at f >= 2)
+///           [tap slot row][tap slot column]                (k x k; 2 x 2 per phase at f >= 2;
+///                                                           k+f-1 squared with block sums)
 ///             [16 input channels of the block]
 ///               [16 output channels of the block]          (one vector)
 ///
@@ -11,7 +12,8 @@
 /// one phase in order, so each output block's weights are one contiguous forward stream (a tile
 /// of several output blocks reads several such streams at a fixed distance). Padding channels
 /// and unused tap slots hold zeros. With upsampling, the taps of a phase that read the same
-/// input pixel are summed into one slot (see `ConvKernelSpec.inputOffset`).
+/// input pixel are summed into one slot (see `ConvKernelSpec.inputOffset`); with block sums,
+/// the taps that reach the same input pixel from the block's rows and columns.
 public func packConvWeights(
   _ spec: ConvKernelSpec, weight: UnsafeBufferPointer<Float>, trueOutChannels: Int, trueInChannels: Int
 ) -> AlignedBuffer {
@@ -22,7 +24,8 @@ public func packConvWeights(
 
 /// Packs into `packed`, a buffer of the layout's size that a packing of the same spec filled
 /// before, or zeros (a training step packs new weights into the kernels' buffers). Without
-/// upsampling every entry is one weight, written once; padding entries keep their zeros.
+/// upsampling or block sums every entry is one weight, written once; padding entries keep
+/// their zeros.
 public func packConvWeights(
   _ spec: ConvKernelSpec, weight: UnsafeBufferPointer<Float>, trueOutChannels: Int, trueInChannels: Int, into packed: AlignedBuffer
 ) {
@@ -35,7 +38,7 @@ public func packConvWeights(
   precondition(packed.count >= layout.count, "the packed buffer holds \(packed.count) floats, not \(layout.count)")
   let (target, source) = (packed.pointer, weight.baseAddress!)
   let block = BlockedLayout.block, tapFloats = PackedConvWeights.tapFloats
-  if spec.upsample == 1 {
+  if spec.upsample == 1 && spec.downsample == 1 {
     for outChannel in 0..<trueOutChannels {
       let outBase = (outChannel / block) * layout.outBlockFloats + outChannel % block
       for inChannel in 0..<trueInChannels {
@@ -46,8 +49,27 @@ public func packConvWeights(
     }
     return
   }
-  // Upsampling sums the taps that read one input pixel: start from zeros.
+  // Summed slots start from zeros.
   target.update(repeating: 0, count: layout.count)
+  if spec.downsample > 1 {
+    // Slot (ky + a, kx + b) gets tap (ky, kx) from block row a and column b.
+    let d = spec.downsample
+    for outChannel in 0..<trueOutChannels {
+      for inChannel in 0..<trueInChannels {
+        for ky in 0..<k {
+          for kx in 0..<k {
+            let tap = source[((outChannel * trueInChannels + inChannel) * k + ky) * k + kx]
+            for a in 0..<d {
+              for b in 0..<d {
+                target[layout.index(outChannel: outChannel, phase: 0, inChannel: inChannel, slotRow: ky + a, slotColumn: kx + b)] += tap
+              }
+            }
+          }
+        }
+      }
+    }
+    return
+  }
   let f = spec.upsample
   for outChannel in 0..<trueOutChannels {
     for phaseY in 0..<f {

@@ -57,8 +57,9 @@ public enum Op: Equatable, Sendable {
   case transposedConvWeight(groups: Int)
 
   // Produced by the compiler's passes (see SRPasses); the interpreter runs them too.
-  /// A convolution whose input is nearest-upsampled on the fly and whose result goes through
-  /// `epilogue`. inputs: x, weight, then one operand per epilogue step that takes one.
+  /// A convolution whose input is nearest-upsampled on the fly, whose result is summed over
+  /// blocks (`downsample`) and then goes through `epilogue`. inputs: x, weight, then one operand
+  /// per epilogue step that takes one.
   case fusedConv2d(FusedConv2dAttributes)
   /// A chain of pointwise steps. inputs: x, then one operand per step that takes one.
   case elementwise([PointwiseStep])
@@ -120,11 +121,15 @@ public struct FusedConv2dAttributes: Hashable, Sendable {
   public var conv: Conv2dAttributes
   /// The input is read as if nearest-upsampled by this factor (1: as is).
   public var upsample: Int
+  /// Each `downsample` x `downsample` block of the convolution's result is summed into one
+  /// pixel before the epilogue (1: none): the backward of a nearest upsampling after it.
+  public var downsample: Int
   public var epilogue: [PointwiseStep]
 
-  public init(conv: Conv2dAttributes, upsample: Int = 1, epilogue: [PointwiseStep] = []) {
+  public init(conv: Conv2dAttributes, upsample: Int = 1, downsample: Int = 1, epilogue: [PointwiseStep] = []) {
     self.conv = conv
     self.upsample = upsample
+    self.downsample = downsample
     self.epilogue = epilogue
   }
 }

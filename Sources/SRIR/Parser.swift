@@ -96,7 +96,9 @@ extension Op {
     case "pixel_unshuffle": self = .pixelUnshuffle(factor: try int("factor"))
     case "conv2d_fused":
       let conv = Conv2dAttributes(stride: try int("stride"), padding: try int("padding"), groups: try int("groups"))
-      self = .fusedConv2d(FusedConv2dAttributes(conv: conv, upsample: try int("upsample"), epilogue: try steps("epilogue")))
+      // `downsample` is printed only when it sums blocks (training graphs).
+      let downsample = attributes["downsample"] == nil ? 1 : try int("downsample")
+      self = .fusedConv2d(FusedConv2dAttributes(conv: conv, upsample: try int("upsample"), downsample: downsample, epilogue: try steps("epilogue")))
     case "elementwise": self = .elementwise(try steps("steps"))
     case "fill": self = .fill(value: try float("value"))
     case "l1_loss": self = .loss(.l1)

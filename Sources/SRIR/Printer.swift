@@ -49,7 +49,8 @@ extension Op {
     case .upsampleNearest(let r), .pixelShuffle(let r), .pixelUnshuffle(let r): [("factor", "\(r)")]
     case .fusedConv2d(let a):
       [("stride", "\(a.conv.stride)"), ("padding", "\(a.conv.padding)"), ("groups", "\(a.conv.groups)"),
-       ("upsample", "\(a.upsample)"), ("epilogue", a.epilogue.text)]
+       ("upsample", "\(a.upsample)")] + (a.downsample == 1 ? [] : [("downsample", "\(a.downsample)")])
+        + [("epilogue", a.epilogue.text)]
     case .elementwise(let steps): [("steps", steps.text)]
     case .fill(let value): [("value", "\(value)")]
     case .loss(.charbonnier(let eps)), .lossGrad(.charbonnier(let eps)): [("eps", "\(eps)")]

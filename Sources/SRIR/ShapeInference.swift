@@ -111,8 +111,9 @@ public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
     }
     let upsampled = try inferShape(of: .upsampleNearest(factor: a.upsample), inputs: [image(0)])
     let convolved = try inferShape(of: .conv2d(a.conv), inputs: [upsampled, inputShapes[1]])
-    try checkPointwiseOperands(a.epilogue, Array(inputShapes.dropFirst(2)), result: convolved)
-    return convolved
+    let summed = try inferShape(of: .upsampleNearestGrad(factor: a.downsample), inputs: [convolved])
+    try checkPointwiseOperands(a.epilogue, Array(inputShapes.dropFirst(2)), result: summed)
+    return summed
 
   case .elementwise(let steps):
     guard inputShapes.count == 1 + steps.operandCount else {

@@ -21,7 +21,7 @@ public struct FoldResampling: GraphPass {
       switch node.op {
       case .conv2d, .fusedConv2d:
         let source = graph[node.inputs[0]]
-        guard case .upsampleNearest(let factor) = source.op, var fused = fusedForm(node), fused.conv.stride == 1 else { continue }
+        guard case .upsampleNearest(let factor) = source.op, var fused = fusedForm(node), fused.conv.stride == 1, fused.downsample == 1 else { continue }
         fused.upsample *= factor
         graph.nodes[id] = Node(op: .fusedConv2d(fused), inputs: [source.inputs[0]] + node.inputs.dropFirst(), shape: node.shape)
       case .pixelUnshuffle(let factor):

@@ -3,7 +3,7 @@ import SRIR
 /// fuse-conv-epilogue: a convolution and the pointwise chain after it become one
 /// `conv2d_fused` node, so the result is finished while it is still in registers.
 ///
-/// Algorithm: for each `conv2d`, the bias becomes the first step, then single readers are
+/// Algorithm: for each `conv2d` (and block-summing `conv2d_fused`), the bias becomes the first step, then single readers are
 /// followed while they are leaky_relu, relu, prelu (per-channel slope), scale or add (either
 /// operand side; the other side becomes a residual operand). Any number of adds fuse: an RRDB's
 /// last convolution ends `+ x_rdb, * 0.2, + x_rrdb`. The fused node takes the place of the
@@ -18,11 +18,16 @@ public struct FuseConvEpilogue: GraphPass {
   public func run(_ graph: inout Graph) throws {
     let readers = graph.readers()
     for id in graph.nodes.indices {
-      guard case .conv2d(let attributes) = graph[id].op else { continue }
+      var fused: FusedConv2dAttributes
+      switch graph[id].op {
+      case .conv2d(let attributes): fused = FusedConv2dAttributes(conv: attributes, epilogue: graph[id].inputs.count == 3 ? [.bias] : [])
+      // A block-summing convolution (fold-upsample-backward) extends its epilogue the same way.
+      case .fusedConv2d(let attributes) where attributes.downsample > 1: fused = attributes
+      default: continue
+      }
       let conv = graph[id]
       let chain = PointwiseChain(after: id, in: graph, readers: readers)
-      let bias: [PointwiseStep] = conv.inputs.count == 3 ? [.bias] : []
-      let fused = FusedConv2dAttributes(conv: attributes, epilogue: bias + chain.steps)
+      fused.epilogue += chain.steps
       graph.nodes[chain.end] = Node(op: .fusedConv2d(fused), inputs: conv.inputs + chain.operands, shape: conv.shape)
     }
   }

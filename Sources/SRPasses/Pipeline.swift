@@ -28,6 +28,9 @@ public enum Pipeline {
     [
       // First: the backward-data convolutions it makes are what the fusions below attach to.
       BackwardDataAsConvolution(),
+      // Needs the convolutions the pass above made; before the fusions, so an upsampled
+      // activation's mask joins the summing convolution's epilogue.
+      FoldUpsampleBackward(),
       // Finds each dense-block concatenation's gradient as the convolution the pass above made;
       // before the fusions, which then take each accumulation into that convolution.
       AccumulateDenseGradients(),

@@ -456,11 +456,12 @@ private struct Lowering {
       throw CompileError(description: "node %\(id): the JIT compiles stride-1, ungrouped 1x1 and 3x3 'same' convolutions only, not \(weight.shape[2])x\(weight.shape[3]) with stride \(a.conv.stride), padding \(a.conv.padding), groups \(a.conv.groups) (use --backend reference)")
     }
     let spec = ConvKernelSpec(inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
-                              kernelSize: k, height: node.shape[2], width: node.shape[3], upsample: a.upsample, epilogue: a.epilogue)
+                              kernelSize: k, height: node.shape[2], width: node.shape[3], upsample: a.upsample, downsample: a.downsample,
+                              epilogue: a.epilogue)
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
     let index = kernel(.conv(spec))
-    // The packed layout depends on the channels, kernel size and upsampling, not the size.
-    let key = "%\(node.inputs[1])\(transposed ? " transposed" : "") \(weight.shape) \(spec.inChannels)->\(spec.outChannels) k\(k) x\(a.upsample)"
+    // The packed layout depends on the channels, kernel size and resampling, not the size.
+    let key = "%\(node.inputs[1])\(transposed ? " transposed" : "") \(weight.shape) \(spec.inChannels)->\(spec.outChannels) k\(k) x\(a.upsample) /\(a.downsample)"
     let packed = packing.packed[key] ?? weight.data.withUnsafeBufferPointer {
       packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn)
     }
@@ -468,7 +469,8 @@ private struct Lowering {
     let weights = constant(packed)
     recipes.append(.init(buffer: weights, value: node.inputs[1], packing: .convWeights(spec, trueOut: trueOut, trueIn: trueIn, transposedGroups: transposed ? a.conv.groups : nil)))
     let operands = try epilogueOperands(a.epilogue, Array(node.inputs.dropFirst(2)), channels: spec.outChannels, node: id)
-    append("conv \(trueIn)->\(trueOut) \(k)x\(k) at \(node.shape[2])x\(node.shape[3])\(a.upsample > 1 ? " upsample x\(a.upsample)" : "") \(a.epilogue.text)",
+    let resampling = a.upsample > 1 ? " upsample x\(a.upsample)" : a.downsample > 1 ? " block sums /\(a.downsample)" : ""
+    append("conv \(trueIn)->\(trueOut) \(k)x\(k) at \(node.shape[2])x\(node.shape[3])\(resampling) \(a.epilogue.text)",
            .conv(kernel: index, input: region(node.inputs[0]).offset, output: region(id), weights: weights, operands: operands))
   }
 

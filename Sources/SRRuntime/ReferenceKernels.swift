@@ -32,8 +32,10 @@ enum Kernels {
   static func fusedConv2d(_ x: [Tensor], _ a: FusedConv2dAttributes, _ shape: [Int], threads: Int) -> Tensor {
     let s = x[0].shape
     let upsampled = a.upsample == 1 ? x[0] : upsampleNearest(x[0], a.upsample, [s[0], s[1], s[2] * a.upsample, s[3] * a.upsample])
-    let convolved = conv2d(upsampled, weight: x[1], bias: nil, a.conv, shape, threads: threads)
-    return pointwise(convolved, a.epilogue, operands: Array(x.dropFirst(2)))
+    let f = a.downsample
+    let convolved = conv2d(upsampled, weight: x[1], bias: nil, a.conv, [shape[0], shape[1], shape[2] * f, shape[3] * f], threads: threads)
+    let summed = f == 1 ? convolved : upsampleNearestGrad(convolved, f, shape)
+    return pointwise(summed, a.epilogue, operands: Array(x.dropFirst(2)))
   }
 
   /// Applies `steps` in order to every element; operands are consumed in step order.

@@ -2,8 +2,11 @@
 // the same run (clock speeds on shared machines vary between runs).
 //
 //   srfuse-kernel-bench [--size N] [--tile blocks,pixels[,unroll[,stripColumns]]] [--asm FILE] [--o2] [--seconds S]
-//                       [--upsample F] [--shapes 64x32,...] [--weight-grad]
+//                       [--upsample F | --downsample F] [--shapes 64x32,...] [--weight-grad]
 //
+// --downsample sums f x f blocks of the result (a backward-data convolution with the upsampling
+// backward folded in): the input is f times the size. GFLOP/s count what the kernel computes
+// (the taps it sums once count once).
 // --asm writes the assembly of the first kernel; --o2 runs LLVM's default<O2> pipeline on each
 // kernel module before compiling it (to check whether it pays for its compile time).
 // --weight-grad times the weight-gradient kernels (with bias gradient) of the same shapes plus
@@ -23,6 +26,7 @@ struct Options {
   var seconds = 0.5
   var shapes: [(Int, Int)] = [(64, 32), (96, 32), (128, 32), (160, 32), (192, 64), (64, 64)]
   var upsample = 1
+  var downsample = 1
   var weightGrad = false
   var shapesGiven = false
 
@@ -40,6 +44,7 @@ struct Options {
       case "--o2": optimize = true
       case "--seconds": seconds = Double(rest.next()!)!
       case "--upsample": upsample = Int(rest.next()!)!
+      case "--downsample": downsample = Int(rest.next()!)!
       case "--weight-grad":
         weightGrad = true
         // The 3-channel output convolution is a training shape too (its weights learn).
@@ -151,14 +156,14 @@ if options.weightGrad {
   exit(0)
 }
 
-print("size \(options.size)x\(options.size), upsample \(options.upsample), epilogue [bias, leaky_relu 0.2]")
+print("size \(options.size)x\(options.size), upsample \(options.upsample), downsample \(options.downsample), epilogue [bias, leaky_relu 0.2]")
 print("shape       tile        compile ms   1 thread GFLOP/s   %peak   2 threads GFLOP/s   %peak")
 
 for (index, (inChannels, outChannels)) in options.shapes.enumerated() {
-  let size = options.size, f = options.upsample
+  let size = options.size
   let spec = ConvKernelSpec(
-    inChannels: inChannels, outChannels: outChannels, kernelSize: 3, height: size, width: size, upsample: f,
-    epilogue: [.bias, .leakyRelu(0.2)])
+    inChannels: inChannels, outChannels: outChannels, kernelSize: 3, height: size, width: size, upsample: options.upsample,
+    downsample: options.downsample, epilogue: [.bias, .leakyRelu(0.2)])
   let tile = options.tile ?? ConvTile.choose(for: spec, target: target)
   let name = "bench_\(index)"
 
@@ -182,7 +187,7 @@ for (index, (inChannels, outChannels)) in options.shapes.enumerated() {
   let packed = weights.withUnsafeBufferPointer {
     packConvWeights(spec, weight: $0, trueOutChannels: outChannels, trueInChannels: inChannels)
   }
-  let input = AlignedBuffer(count: BlockedLayout.floatCount(channels: inChannels, height: size / f, width: size / f))
+  let input = AlignedBuffer(count: BlockedLayout.floatCount(channels: inChannels, height: spec.inputHeight, width: spec.inputWidth))
   for i in 0..<input.count { input.pointer[i] = nextRandom() }
   let output = AlignedBuffer(count: BlockedLayout.floatCount(channels: outChannels, height: size, width: size))
   let bias = AlignedBuffer(count: outChannels)
@@ -200,7 +205,7 @@ for (index, (inChannels, outChannels)) in options.shapes.enumerated() {
   withExtendedLifetime((input, output, packed, bias)) {}
   operands.deallocate()
 
-  let singleRate = spec.flops / single / 1e9, doubleRate = spec.flops / double / 1e9
+  let singleRate = spec.executedFlops / single / 1e9, doubleRate = spec.executedFlops / double / 1e9
   print(
     String(
       format: "%3d->%-3d    %dx%-2d/%-2d    %7.1f      %8.1f          %5.1f    %8.1f           %5.1f",

@@ -20,12 +20,13 @@ final class ConvKernelTests: XCTestCase {
     var height: Int
     var width: Int
     var upsample = 1
+    var downsample = 1
     var epilogue: [PointwiseStep] = []
 
     var spec: ConvKernelSpec {
       ConvKernelSpec(
         inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
-        kernelSize: kernelSize, height: height, width: width, upsample: upsample, epilogue: epilogue)
+        kernelSize: kernelSize, height: height, width: width, upsample: upsample, downsample: downsample, epilogue: epilogue)
     }
   }
 
@@ -51,9 +52,11 @@ final class ConvKernelTests: XCTestCase {
       }
     }
 
+    let d = testCase.downsample
     var expected = referenceConv(
       input: input, weight: weight, inChannels: testCase.trueIn, outChannels: testCase.trueOut, kernelSize: k,
-      height: height, width: width, upsample: f)
+      height: height * d, width: width * d, upsample: f)
+    if d > 1 { expected = referenceBlockSums(expected, channels: testCase.trueOut, height: height, width: width, factor: d) }
     let padding = (outChannels - testCase.trueOut) * pixels
     expected.values += [Double](repeating: 0, count: padding)
     expected.magnitudes += [Double](repeating: 0, count: padding)
@@ -147,6 +150,23 @@ final class ConvKernelTests: XCTestCase {
   func testUpsampleByThreeAndPointwise() throws {
     try check(Case(trueIn: 16, trueOut: 16, height: 9, width: 12, upsample: 3, epilogue: [.bias]))
     try check(Case(trueIn: 32, trueOut: 16, kernelSize: 1, height: 6, width: 10, upsample: 2, epilogue: [.bias, .prelu, .add]))
+  }
+
+  // MARK: Block sums (the backward of an upsampling, folded)
+
+  func testBlockSumsOddSizes() throws {
+    try check(Case(trueIn: 64, trueOut: 64, height: 5, width: 7, downsample: 2, epilogue: [.leakyReluMask(0.2)]))
+    try check(Case(trueIn: 32, trueOut: 20, height: 13, width: 27, downsample: 2, epilogue: [.add]), splits: [1, 6])
+    try check(Case(trueIn: 16, trueOut: 16, height: 1, width: 1, downsample: 2))
+  }
+
+  func testBlockSumsByThreeAndPointwise() throws {
+    try check(Case(trueIn: 16, trueOut: 32, height: 4, width: 6, downsample: 3, epilogue: [.scale(0.2)]))
+    try check(Case(trueIn: 32, trueOut: 16, kernelSize: 1, height: 6, width: 5, downsample: 2, epilogue: [.bias, .add]))
+  }
+
+  func testBlockSumsAVX2() throws {
+    try check(Case(trueIn: 32, trueOut: 48, height: 6, width: 9, downsample: 2, epilogue: [.leakyReluMask(0.2), .add]), target: .avx2, splits: [2])
   }
 
   // MARK: Row splits, tiles

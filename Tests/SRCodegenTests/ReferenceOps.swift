@@ -14,6 +14,23 @@ struct ReferenceTensor {
 /// Convolution as PyTorch runs it: nearest upsample by f, zero padding k/2, stride 1.
 /// `input` is [inChannels, H/f, W/f], `weight` OIHW [outChannels, inChannels, k, k]; the result
 /// is [outChannels, H, W].
+/// The sums of each `factor` x `factor` block of a reference result of `channels` x
+/// (height*factor) x (width*factor): values and magnitudes alike.
+func referenceBlockSums(_ t: ReferenceTensor, channels: Int, height: Int, width: Int, factor f: Int) -> ReferenceTensor {
+  var values = [Double](repeating: 0, count: channels * height * width)
+  var magnitudes = values
+  for c in 0..<channels {
+    for y in 0..<height * f {
+      for x in 0..<width * f {
+        let (from, to) = ((c * height * f + y) * width * f + x, (c * height + y / f) * width + x / f)
+        values[to] += t.values[from]
+        magnitudes[to] += t.magnitudes[from]
+      }
+    }
+  }
+  return ReferenceTensor(values: values, magnitudes: magnitudes)
+}
+
 func referenceConv(
   input: [Float], weight: [Float], inChannels: Int, outChannels: Int, kernelSize k: Int, height: Int, width: Int, upsample f: Int
 ) -> ReferenceTensor {

@@ -37,6 +37,53 @@ final class TrainingPassTests: XCTestCase {
       """, "the strided one stays")
   }
 
+  /// An upsampling's backward (block sums) joins the backward-data convolution before it, and
+  /// the low-resolution mask after it joins that convolution's epilogue; a convolution with a
+  /// bias or another reader keeps its sums apart.
+  func testUpsampleBackwardJoinsTheBackwardDataConvolution() throws {
+    var graph = try Graph(parsing: """
+      graph g {
+        %0 = input "dy" : [1, 4, 6, 8]
+        %1 = input "s" : [1, 2, 3, 4]
+        %2 = param "wt" : [2, 4, 3, 3]
+        %3 = param "b" : [2]
+        %4 = conv2d %0, %2 {stride = 1, padding = 1, groups = 1} : [1, 2, 6, 8]
+        %5 = upsample_nearest_grad %4 {factor = 2} : [1, 2, 3, 4]
+        %6 = leaky_relu_grad %1, %5 {slope = 0.2} : [1, 2, 3, 4]
+        %7 = conv2d %0, %2, %3 {stride = 1, padding = 1, groups = 1} : [1, 2, 6, 8]
+        %8 = upsample_nearest_grad %7 {factor = 2} : [1, 2, 3, 4]
+        %9 = output "dx" %6 : [1, 2, 3, 4]
+        %10 = output "biased" %8 : [1, 2, 3, 4]
+      }
+
+      """)
+    let before = graph
+    try PassManager(passes: [FoldUpsampleBackward(), FuseConvEpilogue(), DeadValueElimination()]).run(&graph)
+    XCTAssertEqual(graph.text, """
+      graph g {
+        %0 = input "dy" : [1, 4, 6, 8]
+        %1 = input "s" : [1, 2, 3, 4]
+        %2 = param "wt" : [2, 4, 3, 3]
+        %3 = param "b" : [2]
+        %4 = conv2d_fused %0, %2, %1 {stride = 1, padding = 1, groups = 1, upsample = 1, downsample = 2, epilogue = [leaky_relu_mask 0.2]} : [1, 2, 3, 4]
+        %5 = conv2d_fused %0, %2, %3 {stride = 1, padding = 1, groups = 1, upsample = 1, epilogue = [bias]} : [1, 2, 6, 8]
+        %6 = upsample_nearest_grad %5 {factor = 2} : [1, 2, 3, 4]
+        %7 = output "dx" %4 : [1, 2, 3, 4]
+        %8 = output "biased" %6 : [1, 2, 3, 4]
+      }
+
+      """)
+    XCTAssertEqual(try Graph(parsing: graph.text).text, graph.text, "downsample prints and parses")
+    var random = SplitMix64(seed: 3)
+    let parameters = ["wt": random.tensor([2, 4, 3, 3]), "b": random.tensor([2])]
+    let inputs = ["dy": random.tensor([1, 4, 6, 8]), "s": random.tensor([1, 2, 3, 4])]
+    let expected = try ReferenceInterpreter(graph: before, parameters: parameters).run(inputs)
+    let actual = try ReferenceInterpreter(graph: graph, parameters: parameters).run(inputs)
+    for (name, tensor) in expected {
+      for (a, e) in zip(actual[name]!.data, tensor.data) { XCTAssertEqual(a, e, accuracy: 1e-5, name) }
+    }
+  }
+
   /// The leaky-ReLU backward joins the epilogue of the backward-data convolution that makes
   /// its gradient, masked by the stored forward output, and the gradient sum after it too;
   /// one whose gradient has another reader becomes an elementwise kernel of its own.
@@ -287,6 +334,7 @@ final class TrainingPassTests: XCTestCase {
       var optimized = training
       try PassManager(passes: Pipeline.training).run(&optimized)
       XCTAssertFalse(optimized.nodes.contains { if case .conv2dInputGrad = $0.op { true } else { false } }, network.name)
+      XCTAssertFalse(optimized.nodes.contains { if case .upsampleNearestGrad = $0.op { true } else { false } }, network.name)
       var random = SplitMix64(seed: 4)
       let parameters = randomParameters(for: forward, seed: 5)
       let inputs = ["lq": random.tensor(forward[forward.inputs[0].id].shape), "gt": random.tensor(forward[forward.outputs[0].id].shape)]
