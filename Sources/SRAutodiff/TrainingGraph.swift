@@ -13,7 +13,7 @@ public enum TrainingGraph {
   public static let lossOutput = "loss"
   public static let predictionOutput = "prediction"
   /// Inputs and outputs with this prefix are per-step state, passed through.
-  public static let statePrefix = "state:"
+  public static let statePrefix = Graph.statePrefix
 
   /// The output holding the gradient of the parameter or input `name`.
   public static func gradientOutput(_ name: String) -> String { "grad:" + name }
@@ -35,8 +35,7 @@ public enum TrainingGraph {
   ) throws -> Graph {
     // Inputs and outputs named state:KEY are per-step state (running statistics, power-
     // iteration vectors): fed in, updated by the forward pass, passed out, never differentiated.
-    func isState(_ name: String) -> Bool { name.hasPrefix(statePrefix) }
-    let images = forward.inputs.filter { !isState($0.name) }, results = forward.outputs.filter { !isState($0.name) }
+    let images = forward.inputs.filter { !Graph.isState($0.name) }, results = forward.outputs.filter { !Graph.isState($0.name) }
     guard images.count == 1, results.count == 1 else {
       throw AutodiffError("graph '\(forward.name)' has \(images.count) inputs and \(results.count) outputs besides its state; a training graph is built from one of each")
     }

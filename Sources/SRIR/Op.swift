@@ -69,6 +69,8 @@ public enum Op: Equatable, Sendable {
   /// Graph edge back to plain NCHW, pixel-shuffling by `shuffle` on the way (1: none).
   case fromBlocked(shuffle: Int)
 
+  public var isOutput: Bool { if case .output = self { true } else { false } }
+
   /// The name used in the textual IR.
   public var mnemonic: String {
     switch self {

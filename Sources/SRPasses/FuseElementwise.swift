@@ -14,11 +14,11 @@ public struct FuseElementwise: GraphPass {
 
   public func run(_ graph: inout Graph) throws {
     let readers = graph.readers()
-    let constant = graph.constantValues()
+    let constant = graph.constantValues(), state = graph.stateValues()
     var inChain = Set<ValueID>()
-    // Constant nodes (scaled weights) are computed once at bind time, not by kernels, and a
-    // scaled reduction (a training graph's gradient) by the reduction's kernel.
-    for id in graph.nodes.indices where !inChain.contains(id) && !constant[id] && !graph.isReduction(id) {
+    // Constant nodes (scaled weights) are computed once at bind time, not by kernels, a scaled
+    // reduction (a training graph's gradient) by the reduction's kernel, and state once a step.
+    for id in graph.nodes.indices where !inChain.contains(id) && !constant[id] && !state[id] && !graph.isReduction(id) {
       let node = graph[id]
       guard let first = PointwiseChain.runningValue(of: node), let (step, operand) = PointwiseChain.step(reading: first, at: id, in: graph) else { continue }
       let chain = PointwiseChain(after: id, in: graph, readers: readers)

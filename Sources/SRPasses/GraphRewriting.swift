@@ -85,3 +85,17 @@ extension Graph {
     }
   }
 }
+
+extension Graph {
+  /// Whether each value is per-step state: a `state:KEY` input, or computed from state and the
+  /// parameters alone. One value per step rather than per image and no image itself, so
+  /// passes leave it alone and the JIT computes it once per run, outside its kernels.
+  public func stateValues() -> [Bool] {
+    let constant = constantValues()
+    var perImage = [Bool](repeating: false, count: nodes.count)
+    for (id, node) in nodes.enumerated() {
+      if case .input(let name) = node.op { perImage[id] = !Graph.isState(name) } else { perImage[id] = node.inputs.contains { perImage[$0] } }
+    }
+    return nodes.indices.map { !perImage[$0] && !constant[$0] }
+  }
+}

@@ -2,7 +2,7 @@ import SRIR
 
 /// layout-assignment: compiled kernels keep activations channel-blocked (16 channels per
 /// block, with a zero halo); this pass makes the only two conversions explicit, at the graph's
-/// edges: a `to_blocked` after each graph input and a `from_blocked` before each output.
+/// edges: a `to_blocked` after each image input and a `from_blocked` before each output.
 ///
 /// Every operation between them then reads and writes the blocked layout. The pass is
 /// idempotent, and the JIT's lowering runs it again as legalization, so a graph that skipped
@@ -15,7 +15,10 @@ public struct LayoutAssignment: GraphPass {
 
   public func run(_ graph: inout Graph) throws {
     var changed = false
-    for input in graph.inputs {
+    // Per-step state is plain, never an image: it stays out of the blocked layout. (Computed
+    // while the graph is in order: the conversions below are appended at its end.)
+    let state = graph.stateValues()
+    for input in graph.inputs where !state[input.id] {
       let users = graph.nodes.indices.filter { id in
         guard graph[id].inputs.contains(input.id) else { return false }
         switch graph[id].op {
@@ -35,7 +38,7 @@ public struct LayoutAssignment: GraphPass {
       switch graph[value].op {
       case .input, .fromBlocked: continue
       // Reductions (a training graph's loss and parameter gradients) and constants are plain.
-      default: if constant[value] || graph.isReduction(value) { continue }
+      default: if constant[value] || state[value] || graph.isReduction(value) { continue }
       }
       graph.nodes[id].inputs = [graph.append(Node(op: .fromBlocked(shuffle: 1), inputs: [value], shape: graph[value].shape))]
       changed = true

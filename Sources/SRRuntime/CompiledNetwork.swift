@@ -82,7 +82,7 @@ public final class CompiledNetwork: @unchecked Sendable {
         accumulatedOutputs[name] = index
       }
     }
-    steps = lowered.steps.map { Step(summary: $0.summary, run: Self.bind($0.kind, functions, constants)) }
+    steps = lowered.steps.map { Step(summary: $0.summary, run: Self.bind($0.kind, functions, constants, perRun: lowered.perRunValues)) }
     if ProcessInfo.processInfo.environment["SRFUSE_PROFILE"] == "1" { profile = Array(repeating: 0, count: steps.count) }
   }
 
@@ -135,33 +135,45 @@ public final class CompiledNetwork: @unchecked Sendable {
     }
     for sum in sums { sum.update(repeating: 0) }
     let perImage = destinations.filter { accumulatedOutputs[$0.key] == nil }
+    let perRun = try perRunValues(inputs)
     if batch == 1 {
-      return runImage(inputs, perImage, sums, progress: progress).merging(accumulatedResults(except: destinations)) { $1 }
+      return runImage(inputs, perRun, perImage, sums, progress: progress).merging(runResults(perRun, except: destinations)) { $1 }
     }
     // Image by image: slices of the inputs in, slices of the destinations or results out.
     var results: [String: [Float]] = [:]
     for image in 0..<batch {
-      let imageInputs = inputs.mapValues { Self.image(image, of: $0, batch: batch) }
+      let imageInputs = inputs.filter { !Graph.isState($0.key) }.mapValues { Self.image(image, of: $0, batch: batch) }
       let imageDestinations = perImage.mapValues { buffer in
         let count = buffer.count / batch
         return UnsafeMutableBufferPointer(rebasing: buffer[image * count..<(image + 1) * count])
       }
-      let imageResults = runImage(imageInputs, imageDestinations, sums) { done, total in progress(image * total + done, batch * total) }
+      let imageResults = runImage(imageInputs, perRun, imageDestinations, sums) { done, total in progress(image * total + done, batch * total) }
       for (name, tensor) in imageResults { results[name, default: []] += tensor.data }
     }
     return Dictionary(uniqueKeysWithValues: results.map { ($0.key, Tensor(shape: outputShapes[$0.key]!, data: $0.value)) })
-      .merging(accumulatedResults(except: destinations)) { $1 }
+      .merging(runResults(perRun, except: destinations)) { $1 }
   }
 
-  /// The outputs that are sums over the run's images (accumulators) or constants, but those
-  /// written into caller memory.
-  private func accumulatedResults(except destinations: [String: UnsafeMutableBufferPointer<Float>]) -> [String: Tensor] {
+  /// The state inputs and the host steps' values, computed once per run before the images.
+  private func perRunValues(_ inputs: [String: Tensor]) throws -> [ValueID: Tensor] {
+    var values: [ValueID: Tensor] = [:]
+    for (name, id) in graph.inputs where Graph.isState(name) { values[id] = inputs[name]! }
+    for step in lowered.steps {
+      guard case .host(let op, let operands, let value, let shape) = step.kind else { continue }
+      values[value] = Kernels.evaluate(op, operands.map { values[$0] ?? lowered.plainConstants[$0]! }, resultShape: shape, threads: 1)
+    }
+    return values
+  }
+
+  /// The outputs that are one per run: sums over the images (accumulators), constants and
+  /// per-run values, but those written into caller memory.
+  private func runResults(_ perRun: [ValueID: Tensor], except destinations: [String: UnsafeMutableBufferPointer<Float>]) -> [String: Tensor] {
     var results: [String: Tensor] = [:]
     for step in lowered.steps {
       guard case .output(let name, let value) = step.kind, destinations[name] == nil else { continue }
       if let index = accumulatedOutputs[name] {
         results[name] = Tensor(shape: lowered.accumulators[index].shape, data: Array(accumulators[index]!.buffer))
-      } else if let constant = lowered.constantOutputs[value] {
+      } else if let constant = lowered.plainConstants[value] ?? perRun[value] {
         results[name] = constant
       }
     }
@@ -176,14 +188,14 @@ public final class CompiledNetwork: @unchecked Sendable {
     return Tensor(shape: shape, data: Array(tensor.data[index * count..<(index + 1) * count]))
   }
 
-  /// One image through the steps.
+  /// One image through the steps (`perRun`: the values computed once for all images).
   private func runImage(
-    _ inputs: [String: Tensor], _ destinations: [String: UnsafeMutableBufferPointer<Float>],
+    _ inputs: [String: Tensor], _ perRun: [ValueID: Tensor], _ destinations: [String: UnsafeMutableBufferPointer<Float>],
     _ sums: [UnsafeMutableBufferPointer<Float>], progress: (Int, Int) -> Void
   ) -> [String: Tensor] {
-    var context = RunContext(arena: arena.pointer, pool: pool, plain: [:], results: [:], accumulators: sums.map { $0.baseAddress! })
+    var context = RunContext(arena: arena.pointer, pool: pool, plain: perRun, results: [:], accumulators: sums.map { $0.baseAddress! })
     for (name, destination) in destinations { context.destinations[graph.outputs.first { $0.name == name }!.id] = destination }
-    for (name, id) in graph.inputs { context.plain[id] = inputs[name]! }
+    for (name, id) in graph.inputs where !Graph.isState(name) { context.plain[id] = inputs[name]! }
     for (index, step) in steps.enumerated() {
       let started = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
       step.run(&context)
@@ -195,7 +207,7 @@ public final class CompiledNetwork: @unchecked Sendable {
 
   /// The closure that runs one lowered step with its compiled kernel.
   private static func bind(
-    _ kind: LoweredNetwork.Kind, _ functions: [UnsafeRawPointer], _ constants: [UnsafePointer<Float>]
+    _ kind: LoweredNetwork.Kind, _ functions: [UnsafeRawPointer], _ constants: [UnsafePointer<Float>], perRun: Set<ValueID>
   ) -> (inout RunContext) -> Void {
     func pointers(_ operands: [LoweredNetwork.Operand], _ arena: UnsafeMutablePointer<Float>) -> [UnsafePointer<Float>?] {
       operands.map { operand in
@@ -263,6 +275,12 @@ public final class CompiledNetwork: @unchecked Sendable {
       }
     case .training(let step):
       return { context in step.run(arena: context.arena, accumulators: context.accumulators, pool: context.pool) }
+    case .host:
+      // Done once per run, before the images (`perRunValues`).
+      return { _ in }
+    case .output(_, let value) where perRun.contains(value):
+      // Collected once after the last image, like sums over the images and constants.
+      return { _ in }
     case .output(let name, let value):
       return { context in
         // Sums over the images and constants are collected after the last image.

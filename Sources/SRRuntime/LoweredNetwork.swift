@@ -21,10 +21,14 @@ public struct LoweredNetwork {
   /// Reduced results of a training graph (the loss, weight and bias gradients), by value: plain
   /// float buffers that sum over the images of a batch, which run one by one.
   public private(set) var accumulators: [(value: ValueID, shape: [Int])] = []
-  /// Graph outputs computed from the parameters alone (a zero gradient), by value. The other
-  /// constants live only in `constants`, packed: how each is made is in `constantRecipes`, which
-  /// `repack` redoes when the weights change (every training step).
-  public private(set) var constantOutputs: [ValueID: Tensor] = [:]
+  /// Constants read as plain tensors, by value: graph outputs computed from the parameters
+  /// alone (a zero gradient) and the operands of host steps. The other constants live only in
+  /// `constants`, packed: how each is made is in `constantRecipes`; `repack` redoes both when
+  /// the weights change (every training step).
+  public private(set) var plainConstants: [ValueID: Tensor] = [:]
+  /// Values computed once per run rather than per image: the per-step state (`state:KEY`
+  /// inputs, not batched) and what is computed from it and the parameters alone, by host steps.
+  public let perRunValues: Set<ValueID>
   fileprivate var constantRecipes: [ConstantRecipe] = []
   /// Images one run averages its losses over (the batch, run image by image).
   public let imagesPerRun: Int
@@ -71,6 +75,9 @@ public struct LoweredNetwork {
     case weightGrad(kernel: Int, input: Int, outputGrad: Int, weightGrad: Int, biasGrad: Int?, tasks: Int)
     /// A loss, its gradient or a reduction no kernel absorbed, done by the runtime.
     case training(TrainingStep)
+    /// Per-run value `value` (see `perRunValues`) = `op` of per-run values and plain constants,
+    /// by the interpreter's kernel: small state updates, never images.
+    case host(op: Op, inputs: [ValueID], value: ValueID, shape: [Int])
   }
 
   /// How constant `buffer` is made from constant value `value`.
@@ -102,22 +109,28 @@ public struct LoweredNetwork {
   public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, disabled: Set<String> = [], threads: Int = 1,
               packing: ConstantPacking? = nil, imagesPerRun: Int = 1) throws {
     (graph, plan) = try Self.plan(optimized, disabled: disabled)
+    perRunValues = Set(zip(graph.nodes.indices, graph.stateValues()).filter(\.1).map(\.0))
     self.imagesPerRun = imagesPerRun
     var lowering = Lowering(graph: graph, plan: plan, parameter: parameter, threads: threads, packing: packing ?? ConstantPacking(),
                             imagesPerRun: imagesPerRun)
+    var plainReads = Set<ValueID>()
     for (id, node) in graph.nodes.enumerated() {
       if lowering.isConstant[id] {
         // Parameters are checked now; what is computed from them, where it is packed.
         if case .parameter = node.op { try lowering.bindParameter(id) }
+      } else if perRunValues.contains(id), case .input = node.op {
+        continue
+      } else if perRunValues.contains(id), !node.op.isOutput {
+        lowering.append("host \(node.op.mnemonic) \(describe(shape: node.shape))", .host(op: node.op, inputs: node.inputs, value: id, shape: node.shape))
+        plainReads.formUnion(node.inputs)
       } else {
         try lowering.lower(id, node)
+        if node.op.isOutput { plainReads.insert(node.inputs[0]) }
       }
     }
     (kernels, constants, steps) = (lowering.kernels, lowering.constants, lowering.steps)
     (accumulators, constantRecipes) = (lowering.accumulators, lowering.recipes)
-    for node in graph.nodes {
-      if case .output = node.op, lowering.isConstant[node.inputs[0]] { constantOutputs[node.inputs[0]] = try lowering.constant(node.inputs[0]) }
-    }
+    for id in plainReads where lowering.isConstant[id] { plainConstants[id] = try lowering.constant(id) }
   }
 
   /// Evaluates the constant values again from new `parameters` (same names and shapes) and
@@ -148,7 +161,7 @@ public struct LoweredNetwork {
         for c in 0..<trueChannels { buffer.pointer[c] = value.data.count == 1 ? value.data[0] : value.data[c] }
       }
     }
-    constantOutputs = Dictionary(uniqueKeysWithValues: try constantOutputs.keys.map { ($0, try evaluate($0)) })
+    plainConstants = Dictionary(uniqueKeysWithValues: try plainConstants.keys.map { ($0, try evaluate($0)) })
   }
 
   /// `body(0..<count)` on `threads` threads, results in index order.
@@ -172,8 +185,9 @@ public struct LoweredNetwork {
     try graph.verify()
     let constant = graph.constantValues()
     let readUpsampled = upsamplesReadOnlyByWeightGradients(graph)
+    let state = graph.stateValues()
     var blocked = [Bool](repeating: false, count: graph.nodes.count)
-    for (id, node) in graph.nodes.enumerated() where !constant[id] && !readUpsampled.contains(id) {
+    for (id, node) in graph.nodes.enumerated() where !constant[id] && !readUpsampled.contains(id) && !state[id] {
       switch node.op {
       case .input, .output, .fromBlocked: break
       // Reduced results live in accumulators, not in the arena.
@@ -240,36 +254,43 @@ private struct Lowering {
     (self.graph, self.plan, self.parameter, self.threads, self.packing) = (graph, plan, parameter, threads, packing)
     isConstant = graph.constantValues()
     self.imagesPerRun = imagesPerRun
-    // A reduction whose only reader is a scale gives the scale's value (the kernel scales its
-    // sums); each bias gradient is paired with a weight gradient of the same dy and scale (one
-    // pass over dy for both).
+    // Each reduction adds into the accumulator of the value its sum ends in, following its only
+    // reader through scales (their factors taken into the kernel's or the step's sums) and sums
+    // of reductions (a weighted sum of losses, the gradients of a parameter used twice).
     let readers = graph.readers()
-    var scales: [ValueID: (value: ValueID, factor: Float)] = [:]
-    for (id, node) in graph.nodes.enumerated() {
-      switch node.op {
-      case .conv2dWeightGrad, .biasGrad:
-        if readers[id].count == 1, case .scale(let factor) = graph[readers[id][0]].op { scales[id] = (readers[id][0], factor) }
+    var roots: [ValueID: (value: ValueID, factor: Float)] = [:]
+    for id in graph.nodes.indices.reversed() where graph.isReduction(id) {
+      roots[id] = (id, 1)
+      guard readers[id].count == 1, let root = roots[readers[id][0]] else { continue }
+      switch graph[readers[id][0]].op {
+      case .scale(let factor): roots[id] = (root.value, root.factor * factor)
+      case .add: roots[id] = root
       default: break
       }
     }
+    // Each bias gradient is paired with a weight gradient of the same dy and factor (one pass
+    // over dy for both).
     var weightGradients: [String: ValueID] = [:]
     for (id, node) in graph.nodes.enumerated() {
-      if case .conv2dWeightGrad(let a, _, _) = node.op, a.stride == 1, a.groups == 1 { weightGradients["\(node.inputs[1]) \(scales[id]?.factor ?? 1)"] = id }
+      if case .conv2dWeightGrad(let a, _, _) = node.op, a.stride == 1, a.groups == 1 { weightGradients["\(node.inputs[1]) \(roots[id]!.factor)"] = id }
     }
     var fused: [ValueID: ValueID] = [:]
     for (id, node) in graph.nodes.enumerated() {
-      if case .biasGrad = node.op, let weight = weightGradients["\(node.inputs[0]) \(scales[id]?.factor ?? 1)"], fused[weight] == nil { fused[weight] = id }
+      if case .biasGrad = node.op, let weight = weightGradients["\(node.inputs[0]) \(roots[id]!.factor)"], fused[weight] == nil { fused[weight] = id }
     }
     fusedBiasGradients = fused
-    scaledReductions = scales
+    reductionRoots = roots
     readUpsampled = upsamplesReadOnlyByWeightGradients(graph)
   }
 
-  /// Scales taken into the reduction they read, by the reduction: its reader and factor.
-  let scaledReductions: [ValueID: (value: ValueID, factor: Float)]
+  /// For each reduction, the value it is accumulated as and the factor its sums are taken by.
+  let reductionRoots: [ValueID: (value: ValueID, factor: Float)]
 
-  /// The value a reduction's result is accumulated as (its scale's, when one was taken in).
-  func accumulated(_ id: ValueID) -> ValueID { scaledReductions[id]?.value ?? id }
+  /// The accumulator a reduction adds into, and the factor it adds its sums by.
+  mutating func accumulation(_ id: ValueID) -> (accumulator: Int, factor: Float) {
+    let root = reductionRoots[id]!
+    return (accumulator(for: root.value), root.factor)
+  }
 
   mutating func bindParameter(_ id: ValueID) throws {
     parameterValues[id] = try Self.evaluateConstant(graph[id], id: id, [:], parameter: parameter, threads: threads)
@@ -355,9 +376,9 @@ private struct Lowering {
     case .leakyRelu(let slope): try lowerElementwise(id, node, [.leakyRelu(slope)], operands: [])
     case .relu: try lowerElementwise(id, node, [.relu], operands: [])
     case .scale where graph.isReduction(id), .add where graph.isReduction(id):
-      // A scale is taken into the reduction it scales; weighted sums of losses are not compiled.
-      guard scaledReductions[node.inputs[0]]?.value == id else {
-        throw CompileError(description: "node %\(id): the JIT does not compile sums or scales of losses and gradients (weighted losses, the gradients of a shared parameter) yet; use --backend reference")
+      // Its operands add into its own accumulator (see `reductionRoots`) when it is their only reader.
+      guard node.inputs.allSatisfy({ reductionRoots[$0]!.value == reductionRoots[id]!.value }) else {
+        throw CompileError(description: "node %\(id): the JIT sums or scales a loss or gradient only where it is that value's one reader; use --backend reference")
       }
     case .scale(let factor): try lowerElementwise(id, node, [.scale(factor)], operands: [])
     case .prelu: try lowerElementwise(id, node, [.prelu], operands: [node.inputs[1]])
@@ -383,8 +404,9 @@ private struct Lowering {
     case .loss(let loss):
       let (p, t) = (region(node.inputs[0]), region(node.inputs[1]))
       let count = graph[node.inputs[0]].shape.reduce(1, *)
+      let (sum, factor) = accumulation(id)
       append("\(loss.name)_loss", .training(.loss(loss, prediction: p, target: t, trueChannels: graph[node.inputs[0]].shape[1],
-                                                   scale: 1 / Double(count * imagesPerRun), accumulator: accumulator(for: id))))
+                                                   scale: Double(factor) / Double(count * imagesPerRun), accumulator: sum)))
     case .lossGrad(let loss):
       guard isConstant[node.inputs[2]], let upstream = try? constant(node.inputs[2]) else {
         throw CompileError(description: "node %\(id): the JIT takes a loss gradient whose upstream gradient is a constant (the loss is the objective)")
@@ -398,13 +420,14 @@ private struct Lowering {
       try lowerWeightGrad(id, node, a, kernelSize: kh == kw ? kh : 0)
     case .biasGrad:
       if fusedBiasGradients.values.contains(id) { return }
-      guard scaledReductions[id] == nil else { throw CompileError(description: "node %\(id): a scaled bias gradient needs the weight gradient of the same dy") }
-      append("bias_grad", .training(.biasGrad(outputGrad: region(node.inputs[0]), trueChannels: node.shape[0], accumulator: accumulator(for: id))))
+      let (sum, factor) = accumulation(id)
+      append("bias_grad", .training(.biasGrad(outputGrad: region(node.inputs[0]), trueChannels: node.shape[0], factor: factor, accumulator: sum)))
 
     case .preluSlopeGrad(let channels):
+      let (sum, factor) = accumulation(id)
       append("prelu_slope_grad", .training(.preluSlopeGrad(input: region(node.inputs[0]), outputGrad: region(node.inputs[1]),
                                                           trueChannels: graph[node.inputs[0]].shape[1], shared: channels == 1,
-                                                          accumulator: accumulator(for: id))))
+                                                          factor: factor, accumulator: sum)))
     case .sliceChannels(let start, _):
       // A slice the plan made a view of its source costs nothing.
       let source = plan.locations[node.inputs[0]]!
@@ -433,7 +456,7 @@ private struct Lowering {
       throw CompileError(description: "node %\(id): the JIT computes weight gradients of stride-1, ungrouped 1x1 and 3x3 'same' convolutions only, not \(node.shape[2])x\(node.shape[3]) with stride \(a.stride), padding \(a.padding), groups \(a.groups) (use --backend reference)")
     }
     let bias = fusedBiasGradients[id]
-    let factor = scaledReductions[id]?.factor ?? 1
+    let (sum, factor) = accumulation(id)
     // An upsampled input that is not stored is read through the kernel's upsampling.
     var (input, upsample) = (node.inputs[0], 1)
     if readUpsampled.contains(input), case .upsampleNearest(let r) = graph[input].op { (input, upsample) = (graph[input].inputs[0], r) }
@@ -443,7 +466,7 @@ private struct Lowering {
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
     append("weight_grad \(x[1])->\(dy[1]) \(k)x\(k) at \(dy[2])x\(dy[3])\(upsample > 1 ? " upsample x\(upsample)" : "")\(bias == nil ? "" : " [bias]")\(factor == 1 ? "" : " scale \(factor)")",
            .weightGrad(kernel: kernel(.weightGrad(spec)), input: region(input).offset, outputGrad: region(node.inputs[1]).offset,
-                       weightGrad: accumulator(for: accumulated(id)), biasGrad: bias.map { accumulator(for: accumulated($0)) }, tasks: spec.taskCount))
+                       weightGrad: sum, biasGrad: bias.map { accumulation($0).accumulator }, tasks: spec.taskCount))
   }
 
   /// `transposed`: the node is a stride-1 input gradient, run as the convolution of dy with the

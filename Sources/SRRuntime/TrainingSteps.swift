@@ -14,13 +14,13 @@ public enum TrainingStep {
   case loss(Loss, prediction: LoweredNetwork.Region, target: LoweredNetwork.Region, trueChannels: Int, scale: Double, accumulator: Int)
   /// output = factor * f'(p - t) in true channels, zero in padding channels and the halo.
   case lossGrad(Loss, prediction: LoweredNetwork.Region, target: LoweredNetwork.Region, output: LoweredNetwork.Region, trueChannels: Int, factor: Float)
-  /// accumulator[c] += sum over pixels of dy[c], for the true channels.
-  case biasGrad(outputGrad: LoweredNetwork.Region, trueChannels: Int, accumulator: Int)
+  /// accumulator[c] += factor * sum over pixels of dy[c], for the true channels.
+  case biasGrad(outputGrad: LoweredNetwork.Region, trueChannels: Int, factor: Float, accumulator: Int)
   /// output = dy where x > 0, dy * slope[c] elsewhere (zero in padding channels and the halo):
   /// the backward of PReLU, whose slopes may be negative, so the mask is the input's sign.
   case preluGrad(input: LoweredNetwork.Region, slope: UnsafePointer<Float>, outputGrad: LoweredNetwork.Region, output: LoweredNetwork.Region)
-  /// accumulator[c] (or [0] for one shared slope) += sum over pixels of x * dy where x <= 0.
-  case preluSlopeGrad(input: LoweredNetwork.Region, outputGrad: LoweredNetwork.Region, trueChannels: Int, shared: Bool, accumulator: Int)
+  /// accumulator[c] (or [0] for one shared slope) += factor * sum over pixels of x * dy where x <= 0.
+  case preluSlopeGrad(input: LoweredNetwork.Region, outputGrad: LoweredNetwork.Region, trueChannels: Int, shared: Bool, factor: Float, accumulator: Int)
   /// output(c, y, x) = the sum of the input's factor x factor block at (y, x): the backward of
   /// nearest upsampling.
   case upsampleGrad(factor: Int, input: LoweredNetwork.Region, output: LoweredNetwork.Region, trueChannels: Int)
@@ -29,9 +29,9 @@ public enum TrainingStep {
     switch self {
     case .loss(let loss, let p, _, _, _, _): "\(loss.name)_loss at \(p.height)x\(p.width)"
     case .lossGrad(let loss, let p, _, _, _, _): "\(loss.name)_loss_grad at \(p.height)x\(p.width)"
-    case .biasGrad(let dy, _, _): "bias_grad \(dy.channels) at \(dy.height)x\(dy.width)"
+    case .biasGrad(let dy, _, _, _): "bias_grad \(dy.channels) at \(dy.height)x\(dy.width)"
     case .preluGrad(let x, _, _, _): "prelu_grad \(x.channels) at \(x.height)x\(x.width)"
-    case .preluSlopeGrad(let x, _, _, _, _): "prelu_slope_grad \(x.channels) at \(x.height)x\(x.width)"
+    case .preluSlopeGrad(let x, _, _, _, _, _): "prelu_slope_grad \(x.channels) at \(x.height)x\(x.width)"
     case .upsampleGrad(let r, _, let out, _): "upsample_nearest_grad x\(r) to \(out.height)x\(out.width)"
     }
   }
@@ -68,7 +68,7 @@ public enum TrainingStep {
         }
       }
 
-    case .biasGrad(let dy, let channels, let accumulator):
+    case .biasGrad(let dy, let channels, let factor, let accumulator):
       let sums = accumulators[accumulator]
       pool.parallelFor(channels) { range in
         for c in range {
@@ -76,7 +76,7 @@ public enum TrainingStep {
           for y in 0..<dy.height {
             for x in 0..<dy.width { sum += arena[at(dy, c, y, x)] }
           }
-          sums[c] += sum
+          sums[c] += factor == 1 ? sum : factor * sum
         }
       }
 
@@ -95,7 +95,7 @@ public enum TrainingStep {
         }
       }
 
-    case .preluSlopeGrad(let input, let dy, let channels, let shared, let accumulator):
+    case .preluSlopeGrad(let input, let dy, let channels, let shared, let factor, let accumulator):
       let sums = accumulators[accumulator]
       let plane = BlockedLayout.planeFloats(height: input.height, width: input.width)
       // Per block, pixels in order (halo and padding channels add zeros); blocks on threads.
@@ -114,7 +114,7 @@ public enum TrainingStep {
           }
         }
       }
-      let perChannel = (0..<channels).map { perBlock[$0 / 16][$0 % 16] }
+      let perChannel = (0..<channels).map { factor == 1 ? perBlock[$0 / 16][$0 % 16] : factor * perBlock[$0 / 16][$0 % 16] }
       if shared {
         sums[0] += perChannel.reduce(0, +)
       } else {

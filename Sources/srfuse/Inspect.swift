@@ -169,6 +169,7 @@ struct Inspect: ParsableCommand {
       case .move: kind = "copy"
       case .toBlocked, .fromBlocked: kind = "layout"
       case .training: kind = "loss or small reduction"
+      case .host: kind = "per-step state"
       case .output: continue
       }
       kinds[kind, default: 0] += 1

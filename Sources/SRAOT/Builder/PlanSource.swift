@@ -119,7 +119,7 @@ struct PlanSource {
         steps.append("{.kind = SRF_STEP_MOVE, .output = \(region(move.destination)), .input = \(region(move.source)), .mapping = \(mapping), .move_argument = \(argument), .true_channels = \(move.trueChannels), .source_channels = \(move.sourceChannels), .written_begin = \(move.written.lowerBound), .written_end = \(move.written.upperBound)},")
       case .output:
         continue
-      case .weightGrad, .training:
+      case .weightGrad, .training, .host:
         throw CompileError(description: "srfuse compile builds inference networks, not training graphs")
       }
     }
