@@ -68,7 +68,7 @@ let package = Package(
     .testTarget(name: "SRIRTests", dependencies: ["SRIR", "SRDSL", "SRGraphs"]),
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRCodegen", "SRRuntime", "SRTraining", "SRWeights", "SRTestSupport"]),
-    .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRIR", "SRWeights", "SRTestSupport"]),
+    .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRCodegen", "SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),

@@ -32,7 +32,10 @@ final class KernelBuilder {
   enum Parameter {
     case floatPointer
     case floatPointerPointer
+    case doublePointer
     case int64
+    /// A float passed by value (a step's scalar: a learning rate, a decay factor).
+    case float
   }
 
   /// Adds `void name(parameters...)` to `module` (external, C calling convention) and positions
@@ -48,11 +51,13 @@ final class KernelBuilder {
     vectorType = LLVMVectorType(floatType, UInt32(vectorWidth))
     vectorPointer = LLVMPointerType(vectorType, 0)
 
-    var parameterTypes: [LLVMTypeRef?] = parameters.map { [floatPointer, i64] parameter in
+    var parameterTypes: [LLVMTypeRef?] = parameters.map { [floatPointer, i64, floatType] parameter in
       switch parameter {
       case .floatPointer: floatPointer
       case .floatPointerPointer: LLVMPointerType(floatPointer, 0)
+      case .doublePointer: LLVMPointerType(LLVMDoubleTypeInContext(context), 0)
       case .int64: i64
+      case .float: floatType
       }
     }
     let functionType = LLVMFunctionType(LLVMVoidTypeInContext(context), &parameterTypes, UInt32(parameters.count), 0)
@@ -282,6 +287,19 @@ final class KernelBuilder {
     body()
     LLVMBuildBr(builder, after)
     LLVMPositionBuilderAtEnd(builder, after)
+  }
+
+  // MARK: Intrinsics
+
+  /// A call of the LLVM intrinsic `name`, overloaded on `overloads`.
+  @discardableResult
+  func callIntrinsic(_ name: String, overloads: [LLVMTypeRef], _ arguments: [LLVMValueRef]) -> LLVMValueRef {
+    let id = LLVMLookupIntrinsicID(name, name.utf8.count)
+    var types: [LLVMTypeRef?] = overloads
+    let function = LLVMGetIntrinsicDeclaration(module, id, &types, types.count)
+    let type = LLVMIntrinsicGetType(context, id, &types, types.count)
+    var arguments: [LLVMValueRef?] = arguments
+    return LLVMBuildCall2(builder, type, function, &arguments, UInt32(arguments.count), "")
   }
 
   private func addIncoming(_ phi: LLVMValueRef, _ incoming: [(LLVMValueRef, LLVMBasicBlockRef)]) {

@@ -8,6 +8,8 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
   case toBlocked(LayoutKernelSpec)
   case fromBlocked(LayoutKernelSpec)
   case weightGrad(WeightGradKernelSpec)
+  /// An optimizer, EMA or gradient-norm kernel over flat training buffers.
+  case flat(FlatKernelSpec)
 
   /// Adds the kernel as function `name` to `module` (built in `context`), for `target`.
   public func emit(named name: String, in context: LLVMContextRef, module: LLVMModuleRef, target: TargetDescription) {
@@ -17,6 +19,7 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
     case .toBlocked(let spec): LayoutKernelGenerator.emitToBlocked(spec, named: name, in: context, module: module, target: target)
     case .fromBlocked(let spec): LayoutKernelGenerator.emitFromBlocked(spec, named: name, in: context, module: module, target: target)
     case .weightGrad(let spec): WeightGradKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
+    case .flat(let spec): spec.emit(named: name, in: context, module: module, target: target)
     }
   }
 
@@ -27,6 +30,7 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
     case .toBlocked(let spec): "to_blocked \(spec)"
     case .fromBlocked(let spec): "from_blocked \(spec)"
     case .weightGrad(let spec): "weight_grad \(spec)"
+    case .flat(let spec): "flat \(spec)"
     }
   }
 }

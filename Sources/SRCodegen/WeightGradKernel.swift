@@ -395,14 +395,4 @@ private extension KernelBuilder {
     let old = callIntrinsic("llvm.masked.gather", overloads: overloads, [pointers, alignment, mask, zeroVector])
     callIntrinsic("llvm.masked.scatter", overloads: overloads, [fadd(old, value), pointers, alignment, mask])
   }
-
-  @discardableResult
-  func callIntrinsic(_ name: String, overloads: [LLVMTypeRef], _ arguments: [LLVMValueRef]) -> LLVMValueRef {
-    let id = LLVMLookupIntrinsicID(name, name.utf8.count)
-    var types: [LLVMTypeRef?] = overloads
-    let function = LLVMGetIntrinsicDeclaration(module, id, &types, types.count)
-    let type = LLVMIntrinsicGetType(context, id, &types, types.count)
-    var arguments: [LLVMValueRef?] = arguments
-    return LLVMBuildCall2(builder, type, function, &arguments, UInt32(arguments.count), "")
-  }
 }

@@ -52,6 +52,22 @@ public final class KernelCache: @unchecked Sendable {
     unsafeBitCast(try function(for: .elementwise(spec)), to: ElementwiseKernelFunction.self)
   }
 
+  public func adam(_ spec: AdamKernelSpec) throws -> AdamKernelFunction {
+    unsafeBitCast(try function(for: .flat(.adam(spec))), to: AdamKernelFunction.self)
+  }
+
+  public func sgd(_ spec: SGDKernelSpec) throws -> SGDKernelFunction {
+    unsafeBitCast(try function(for: .flat(.sgd(spec))), to: SGDKernelFunction.self)
+  }
+
+  public func movingAverage() throws -> MovingAverageKernelFunction {
+    unsafeBitCast(try function(for: .flat(.movingAverage)), to: MovingAverageKernelFunction.self)
+  }
+
+  public func sumOfSquares(_ spec: SumOfSquaresKernelSpec) throws -> SumOfSquaresKernelFunction {
+    unsafeBitCast(try function(for: .flat(.sumOfSquares(spec))), to: SumOfSquaresKernelFunction.self)
+  }
+
   /// The compiled kernel for `request`: cached, or emitted into a fresh module, compiled and
   /// looked up.
   public func function(for request: KernelRequest) throws -> UnsafeRawPointer {

@@ -1,10 +1,14 @@
 import Foundation
+import SRCodegen
 
-/// torch.optim's Adam, AdamW and SGD over a flat parameter buffer, each one loop (one fused
-/// pass over parameters, gradients and state). The learning rate is an argument of every
-/// step, as schedulers change it every iteration. Arithmetic follows torch's single-tensor
-/// implementation: options and the scalars derived from them (1 - beta, lr / correction) are
-/// Doubles, as Python computes them, rounded to Float once; elements are updated in Float.
+/// torch.optim's Adam, AdamW and SGD over a flat parameter buffer, each one fused kernel (one
+/// pass over parameters, gradients and state; see `AdamKernelFunction`, `SGDKernelFunction`).
+/// The learning rate is an argument of every step, as schedulers change it every iteration;
+/// the kernel is compiled once, for the options' shape (which weight-decay and momentum terms
+/// exist), and takes every step's scalars as arguments. Arithmetic follows torch's
+/// single-tensor implementation: options and the scalars derived from them (1 - beta,
+/// lr / correction) are Doubles, as Python computes them, rounded to Float once; elements are
+/// updated in Float.
 public struct Optimizer: Sendable {
   public enum Kind: Equatable, Sendable {
     /// torch.optim.SGD: weight decay adds `weightDecay * p` to the gradient; momentum keeps a
@@ -20,59 +24,90 @@ public struct Optimizer: Sendable {
   public let kind: Kind
   /// Steps taken so far (Adam's bias corrections count them).
   public private(set) var step = 0
-  /// SGD's momentum buffer, or Adam's first moment (exp_avg).
+  /// SGD's momentum buffer (empty without momentum), or Adam's first moment (exp_avg).
   public private(set) var firstMoment: [Float]
   /// Adam's second moment (exp_avg_sq); empty for SGD.
   public private(set) var secondMoment: [Float]
+  private let kernels: FlatKernels
+  private let kernel: Kernel
 
-  public init(_ kind: Kind, parameterCount: Int) {
-    self.kind = kind
-    firstMoment = [Float](repeating: 0, count: parameterCount)
-    if case .sgd = kind { secondMoment = [] } else { secondMoment = [Float](repeating: 0, count: parameterCount) }
+  private enum Kernel: Sendable {
+    case adam(AdamKernelFunction)
+    case sgd(SGDKernelFunction)
   }
 
-  /// One update of `parameters` by `gradients` (same layout) at `learningRate`.
-  public mutating func update(_ parameters: inout [Float], gradients: [Float], learningRate: Double) {
-    precondition(parameters.count == firstMoment.count && gradients.count == firstMoment.count, "optimizer state, parameters and gradients differ in size")
-    step += 1
+  /// Compiles (or finds in the cache) the kernel for `kind` on `kernels`' target.
+  public init(_ kind: Kind, parameterCount: Int, kernels: FlatKernels) throws {
+    self.kind = kind
+    self.kernels = kernels
+    let zeros = [Float](repeating: 0, count: parameterCount)
     switch kind {
     case .sgd(let momentum, let dampening, let weightDecay, let nesterov):
-      let (first, lr, decay) = (step == 1, Float(learningRate), Float(weightDecay))
-      let (keep, add) = (Float(momentum), Float(1 - dampening))
-      for i in parameters.indices {
-        // Each `add_(x, alpha=a)` of torch is one fused multiply-add, as in ATen.
-        var g = gradients[i]
-        if weightDecay != 0 { g.addProduct(decay, parameters[i]) }
-        if momentum != 0 {
-          // torch starts the buffer at the first gradient, undamped.
-          firstMoment[i] = first ? g : (keep * firstMoment[i]).addingProduct(add, g)
-          g = nesterov ? g.addingProduct(keep, firstMoment[i]) : firstMoment[i]
-        }
-        parameters[i].addProduct(-lr, g)
+      guard !nesterov || (momentum > 0 && dampening == 0) else {
+        throw TrainingError("Nesterov momentum requires a momentum and zero dampening")
       }
-    case .adam(let beta1, let beta2, let eps, let weightDecay):
-      adam(&parameters, gradients, learningRate, beta1, beta2, eps, l2: weightDecay, decoupled: 0)
-    case .adamW(let beta1, let beta2, let eps, let weightDecay):
-      adam(&parameters, gradients, learningRate, beta1, beta2, eps, l2: 0, decoupled: weightDecay)
+      let spec = SGDKernelSpec(weightDecay: weightDecay != 0, momentum: momentum != 0, nesterov: nesterov)
+      (firstMoment, secondMoment) = (momentum != 0 ? zeros : [], [])
+      kernel = .sgd(try kernels.cache.sgd(spec))
+    case .adam(_, _, _, let weightDecay):
+      (firstMoment, secondMoment) = (zeros, zeros)
+      kernel = .adam(try kernels.cache.adam(AdamKernelSpec(l2WeightDecay: weightDecay != 0, decoupledWeightDecay: false)))
+    case .adamW(_, _, _, let weightDecay):
+      (firstMoment, secondMoment) = (zeros, zeros)
+      kernel = .adam(try kernels.cache.adam(AdamKernelSpec(l2WeightDecay: false, decoupledWeightDecay: weightDecay != 0)))
+    }
+  }
+
+  /// One update of `parameters` by `gradients` (same layout) at `learningRate`; each gradient
+  /// is multiplied by `gradientScale` first (gradient clipping's coefficient, see
+  /// `GradientClipping`; 1 changes nothing).
+  public mutating func update(_ parameters: inout [Float], gradients: [Float], learningRate: Double, gradientScale: Float = 1) {
+    precondition(parameters.count == gradients.count, "parameters and gradients differ in size")
+    precondition(firstMoment.isEmpty || firstMoment.count == parameters.count, "optimizer state and parameters differ in size")
+    step += 1
+    switch (kind, kernel) {
+    case (.sgd(let momentum, let dampening, let weightDecay, _), .sgd(let kernel)):
+      let (learningRate, decay, keep, add) = (Float(learningRate), Float(weightDecay), Float(momentum), Float(1 - dampening))
+      let (kernels, firstStep) = (self.kernels, Int64(step == 1 ? 1 : 0))
+      parameters.withUnsafeMutableBufferPointer { p in
+        gradients.withUnsafeBufferPointer { g in
+          firstMoment.withUnsafeMutableBufferPointer { buffer in
+            kernels.forEachRange(count: p.count) { begin, end in
+              kernel(p.baseAddress, g.baseAddress, buffer.baseAddress, learningRate, decay, keep, add, gradientScale, firstStep, begin, end)
+            }
+          }
+        }
+      }
+    case (.adam(let beta1, let beta2, let eps, let weightDecay), .adam(let kernel)):
+      adam(kernel, &parameters, gradients, learningRate, gradientScale, beta1, beta2, eps, l2: weightDecay, decoupled: 0)
+    case (.adamW(let beta1, let beta2, let eps, let weightDecay), .adam(let kernel)):
+      adam(kernel, &parameters, gradients, learningRate, gradientScale, beta1, beta2, eps, l2: 0, decoupled: weightDecay)
+    default:
+      preconditionFailure("optimizer kind and kernel disagree")
     }
   }
 
   private mutating func adam(
-    _ parameters: inout [Float], _ gradients: [Float], _ learningRate: Double, _ beta1: Double, _ beta2: Double,
-    _ eps: Double, l2: Double, decoupled: Double
+    _ kernel: AdamKernelFunction, _ parameters: inout [Float], _ gradients: [Float], _ learningRate: Double, _ gradientScale: Float,
+    _ beta1: Double, _ beta2: Double, _ eps: Double, l2: Double, decoupled: Double
   ) {
     let stepSize = Float(learningRate / (1 - pow(beta1, Double(step))))
     let correction2Root = Float((1 - pow(beta2, Double(step))).squareRoot())
     let (shrink, decay) = (Float(1 - learningRate * decoupled), Float(l2))
     let (towardGradient, keep2, add2, epsilon) = (Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(eps))
-    for i in parameters.indices {
-      if decoupled != 0 { parameters[i] *= shrink }
-      var g = gradients[i]
-      if l2 != 0 { g += decay * parameters[i] }
-      // torch's lerp: m + (g - m)(1 - beta1).
-      firstMoment[i] += (g - firstMoment[i]) * towardGradient
-      secondMoment[i] = secondMoment[i] * keep2 + add2 * g * g
-      parameters[i] -= stepSize * firstMoment[i] / (secondMoment[i].squareRoot() / correction2Root + epsilon)
+    let kernels = self.kernels
+    parameters.withUnsafeMutableBufferPointer { p in
+      gradients.withUnsafeBufferPointer { g in
+        firstMoment.withUnsafeMutableBufferPointer { m in
+          secondMoment.withUnsafeMutableBufferPointer { v in
+            kernels.forEachRange(count: p.count) { begin, end in
+              kernel(
+                p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress, stepSize, correction2Root, shrink, decay, towardGradient,
+                keep2, add2, epsilon, gradientScale, begin, end)
+            }
+          }
+        }
+      }
     }
   }
 }

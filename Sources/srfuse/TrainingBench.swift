@@ -47,7 +47,7 @@ struct TrainingBench {
     var parameters = loaded
     let training = try TrainingGraph.make(of: forward, loss: loss)
     let engine = try GradientEngine(training: training, parameters: parameters, backend: backend.gradientBackend, threads: threadCount, disabled: disabled)
-    var state = Optimizer(optimizer.kind, parameterCount: parameters.values.count)
+    var state = try Optimizer(optimizer.kind, parameterCount: parameters.values.count, kernels: FlatKernels(threads: threadCount))
     let inputs = ["lq": benchPattern([batch, 3, patch, patch]), "gt": benchPattern(forward[forward.outputs[0].id].shape, phase: 1)]
     let prepare = milliseconds(since: started)
 

@@ -46,4 +46,9 @@ final class KernelCompiler: @unchecked Sendable {
   func elementwise(_ spec: ElementwiseKernelSpec) throws -> ElementwiseKernelFunction {
     unsafeBitCast(try compile { ElementwiseKernelGenerator.emit(spec, named: $0, in: $1, module: $2, target: $3) }, to: ElementwiseKernelFunction.self)
   }
+
+  /// A flat-buffer kernel's address; callers cast it to the spec's C function type.
+  func flat(_ spec: FlatKernelSpec) throws -> UnsafeRawPointer {
+    try compile { spec.emit(named: $0, in: $1, module: $2, target: $3) }
+  }
 }

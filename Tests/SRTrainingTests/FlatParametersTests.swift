@@ -30,12 +30,14 @@ final class FlatParametersTests: XCTestCase {
   }
 
   /// torch's clip_grad_norm_: scaled to max_norm / (norm + 1e-6) only when the norm is larger.
-  func testClippingScalesOnlyLargeGradients() {
-    var gradients: [Float] = [3, 4]
-    XCTAssertEqual(clipGradientNorm(&gradients, maxNorm: 10), 5)
-    XCTAssertEqual(gradients, [3, 4])
-    XCTAssertEqual(clipGradientNorm(&gradients, maxNorm: 1), 5)
-    XCTAssertEqual(gradients[0], 3 / (5 + 1e-6), accuracy: 1e-7)
-    XCTAssertEqual(gradients[1], 4 / (5 + 1e-6), accuracy: 1e-7)
+  func testClippingScalesOnlyLargeGradients() throws {
+    let kernels = try FlatKernels(threads: 1)
+    let gradients: [Float] = [3, 4]
+    let loose = try GradientClipping(maxNorm: 10, kernels: kernels).measure(gradients)
+    XCTAssertEqual(loose.norm, 5)
+    XCTAssertEqual(loose.scale, 1)
+    let tight = try GradientClipping(maxNorm: 1, kernels: kernels).measure(gradients)
+    XCTAssertEqual(tight.norm, 5)
+    XCTAssertEqual(tight.scale, 1 / (5 + 1e-6))
   }
 }

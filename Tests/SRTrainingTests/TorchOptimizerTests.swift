@@ -23,14 +23,16 @@ final class TorchOptimizerTests: XCTestCase {
       try FlatParameters(layout, from: Dictionary(uniqueKeysWithValues: layout.map { ($0.name, fixture["\(prefix).\($0.name)"]!) })).values
     }
     var parameters = try FlatParameters(layout, from: ["weight": fixture["initial.weight"]!, "bias": fixture["initial.bias"]!])
-    var optimizer = Optimizer(kind, parameterCount: parameters.values.count)
-    var ema = ExponentialMovingAverage(decay: emaDecay, startingFrom: parameters.values)
+    let kernels = try FlatKernels(threads: 1)
+    var optimizer = try Optimizer(kind, parameterCount: parameters.values.count, kernels: kernels)
+    var ema = try ExponentialMovingAverage(decay: emaDecay, startingFrom: parameters.values, kernels: kernels)
+    let clipping = try maxNorm.map { try GradientClipping(maxNorm: $0, kernels: kernels) }
     var (reference, referenceEMA) = (parameters.values, parameters.values)
     for (step, learningRate) in learningRates.enumerated() {
-      var gradients = try stage("grad\(step)")
-      if let maxNorm { clipGradientNorm(&gradients, maxNorm: maxNorm) }
+      let gradients = try stage("grad\(step)")
+      let scale = clipping?.measure(gradients).scale ?? 1
       let (before, emaBefore) = (parameters.values, ema.values)
-      optimizer.update(&parameters.values, gradients: gradients, learningRate: learningRate)
+      optimizer.update(&parameters.values, gradients: gradients, learningRate: learningRate, gradientScale: scale)
       ema.update(from: parameters.values)
       let (expected, expectedEMA) = (try stage("after\(step)"), try stage("ema\(step)"))
       assertSameChange(parameters.values, from: before, as: expected, from: reference, "\(name) step \(step)", file: file, line: line)

@@ -40,6 +40,7 @@ struct PlanSource {
       case .elementwise: lines.append("void \(name)(float *, const float *, const float *const *, int64_t, int64_t);")
       case .toBlocked, .fromBlocked: lines.append("void \(name)(const float *, float *, int64_t, int64_t);")
       case .weightGrad: lines.append("void \(name)(const float *, const float *, float *, float *, int64_t, int64_t);")
+      case .flat(let spec): lines.append(spec.cDeclaration(named: name))
       }
     }
     lines += [
