@@ -58,7 +58,7 @@ final class GradCommandTests: XCTestCase {
       (["--lq", small.path, other.path, "--gt", large.path, large.path], "'\(other.path)' is 5x4 but '\(small.path)' is 4x4: a batch takes one size"),
       (["--lq", small.path, "--gt", small.path], "'\(small.path)' is 4x4 but srvgg-x4-prelu.safetensors upscales '\(small.path)' (4x4) to 16x16"),
       (["--lq", small.path, "--gt", large.path, "--loss", "huber"], "The value 'huber' is invalid for '--loss <loss>'"),
-      (["--lq", small.path, "--gt", large.path, "--disable-pass", "fuse-everything"], "unknown pass 'fuse-everything'; passes: backward-data-as-convolution, accumulate-dense-gradients, canonicalize"),
+      (["--lq", small.path, "--gt", large.path, "--disable-pass", "fuse-everything"], "unknown pass 'fuse-everything'; passes: backward-data-as-convolution, fold-upsample-backward, accumulate-dense-gradients, canonicalize"),
       (["--lq", small.path, "--gt", large.path, "--threads", "0"], "--threads must be at least 1, not 0"),
       (["--lq", folder.appendingPathComponent("missing.png").path, "--gt", large.path], "cannot read '\(folder.appendingPathComponent("missing.png").path)'"),
     ]
