@@ -8,6 +8,8 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
   case toBlocked(LayoutKernelSpec)
   case fromBlocked(LayoutKernelSpec)
   case weightGrad(WeightGradKernelSpec)
+  /// Per-channel sums of a training step: a loss, a bias or PReLU slope gradient.
+  case channelSum(ChannelSumKernelSpec)
   /// An optimizer, EMA or gradient-norm kernel over flat training buffers.
   case flat(FlatKernelSpec)
 
@@ -19,6 +21,7 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
     case .toBlocked(let spec): LayoutKernelGenerator.emitToBlocked(spec, named: name, in: context, module: module, target: target)
     case .fromBlocked(let spec): LayoutKernelGenerator.emitFromBlocked(spec, named: name, in: context, module: module, target: target)
     case .weightGrad(let spec): WeightGradKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
+    case .channelSum(let spec): ChannelSumKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
     case .flat(let spec): spec.emit(named: name, in: context, module: module, target: target)
     }
   }
@@ -30,6 +33,7 @@ public enum KernelRequest: Hashable, Sendable, CustomStringConvertible {
     case .toBlocked(let spec): "to_blocked \(spec)"
     case .fromBlocked(let spec): "from_blocked \(spec)"
     case .weightGrad(let spec): "weight_grad \(spec)"
+    case .channelSum(let spec): "channel_sum \(spec)"
     case .flat(let spec): "flat \(spec)"
     }
   }

@@ -24,6 +24,21 @@ extension KernelBuilder {
     case .relu: relu(value)
     case .scale(let factor): fmul(value, splat(factor))
     case .leakyReluMask(let slope, _): masked(value, by: operand!, slope: slope)
+    case .lossGrad(let loss, let factor): lossGradient(loss, of: fsub(value, operand!), times: factor)
+    }
+  }
+
+  /// `Loss.gradient(d, times: factor)` lane by lane, the same operations in the same order.
+  func lossGradient(_ loss: Loss, of d: LLVMValueRef, times factor: Float) -> LLVMValueRef {
+    switch loss {
+    case .l1:
+      let positive: LLVMValueRef = LLVMBuildFCmp(builder, LLVMRealOGT, d, zeroVector, "")
+      let negative: LLVMValueRef = LLVMBuildFCmp(builder, LLVMRealOLT, d, zeroVector, "")
+      return fmul(select(positive, splat(1), select(negative, splat(-1), zeroVector)), splat(factor))
+    case .mse:
+      return fmul(fmul(splat(2), d), splat(factor))
+    case .charbonnier(let eps):
+      return fmul(fdiv(d, squareRoot(fadd(fmul(d, d), splat(eps)))), splat(factor))
     }
   }
 }

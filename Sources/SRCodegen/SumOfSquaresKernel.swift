@@ -28,9 +28,7 @@ public enum SumOfSquaresKernelGenerator {
     /// Adds the squares of float vector `vector` of a group to its two accumulators.
     func accumulate(_ vector: LLVMValueRef, into sums: inout [LLVMValueRef], at index: Int) {
       for part in 0..<2 {
-        var lanes: [LLVMValueRef?] = (0..<half).map { LLVMConstInt(ir.i32, UInt64(part * half + $0), 0) }
-        let halfVector = LLVMBuildShuffleVector(ir.builder, vector, LLVMGetUndef(ir.vectorType), LLVMConstVector(&lanes, UInt32(half)), "")
-        let widened = LLVMBuildFPExt(ir.builder, halfVector, doubleVector, "")!
+        let widened = ir.widenedHalf(vector, part, to: doubleVector)
         let slot = 2 * index + part
         sums[slot] = ir.callIntrinsic("llvm.fma", overloads: [doubleVector], [widened, widened, sums[slot]])
       }

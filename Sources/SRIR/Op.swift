@@ -152,4 +152,25 @@ public enum Loss: Hashable, Sendable {
     case .charbonnier: "charbonnier"
     }
   }
+
+  /// f(d), d = p - t, in Double (what the mean sums).
+  @inlinable
+  public func value(_ d: Double) -> Double {
+    switch self {
+    case .l1: abs(d)
+    case .mse: d * d
+    case .charbonnier(let eps): (d * d + Double(eps)).squareRoot()
+    }
+  }
+
+  /// f'(d) * factor, in Float, each operation rounded on its own (the kernels emit the same).
+  /// L1's derivative is PyTorch's sign: 0 at 0. Every form gives 0 at d = 0.
+  @inlinable
+  public func gradient(_ d: Float, times factor: Float) -> Float {
+    switch self {
+    case .l1: (d > 0 ? 1 : d < 0 ? -1 : 0) * factor
+    case .mse: 2 * d * factor
+    case .charbonnier(let eps): d / (d * d + eps).squareRoot() * factor
+    }
+  }
 }

@@ -18,11 +18,14 @@ public enum PointwiseStep: Hashable, Sendable {
   /// `channels`, only those channels (whole 16-channel blocks) are masked and the others pass:
   /// a dense block's gradient buffer masks one input's slice in the epilogue that completes it.
   case leakyReluMask(Float, channels: Range<Int>? = nil)
+  /// v = f'(v - operand[n, c, y, x]) * factor (operand: the target, a tensor of the result's
+  /// shape): a pixel loss's gradient at the prediction v (`Loss.gradient`).
+  case lossGrad(Loss, factor: Float)
 
   /// Whether the step reads one operand of the node.
   public var takesOperand: Bool {
     switch self {
-    case .bias, .prelu, .add, .leakyReluMask: true
+    case .bias, .prelu, .add, .leakyReluMask, .lossGrad: true
     case .leakyRelu, .relu, .scale: false
     }
   }
@@ -31,7 +34,7 @@ public enum PointwiseStep: Hashable, Sendable {
   /// than a per-channel vector.
   public var readsTensor: Bool {
     switch self {
-    case .add, .leakyReluMask: true
+    case .add, .leakyReluMask, .lossGrad: true
     case .bias, .prelu, .leakyRelu, .relu, .scale: false
     }
   }
@@ -47,6 +50,8 @@ public enum PointwiseStep: Hashable, Sendable {
     case .add: "add"
     case .leakyReluMask(let slope, let channels):
       "leaky_relu_mask \(slope)" + (channels.map { " channels \($0.lowerBound) \($0.upperBound)" } ?? "")
+    case .lossGrad(.charbonnier(let eps), let factor): "loss_grad charbonnier \(eps) \(factor)"
+    case .lossGrad(let loss, let factor): "loss_grad \(loss.name) \(factor)"
     }
   }
 
@@ -64,6 +69,12 @@ public enum PointwiseStep: Hashable, Sendable {
     case ("leaky_relu_mask", 5):
       guard let s = Float(words[1]), words[2] == "channels", let from = Int(words[3]), let to = Int(words[4]), from < to else { return nil }
       self = .leakyReluMask(s, channels: from..<to)
+    case ("loss_grad", 3):
+      guard let factor = Float(words[2]), words[1] == "l1" || words[1] == "mse" else { return nil }
+      self = .lossGrad(words[1] == "l1" ? .l1 : .mse, factor: factor)
+    case ("loss_grad", 4):
+      guard words[1] == "charbonnier", let eps = Float(words[2]), let factor = Float(words[3]) else { return nil }
+      self = .lossGrad(.charbonnier(eps: eps), factor: factor)
     default: return nil
     }
   }
@@ -85,6 +96,7 @@ public enum PointwiseStep: Hashable, Sendable {
     case .relu: max(v, 0)
     case .scale(let factor): v * factor
     case .leakyReluMask(let slope, _): operand > 0 ? v : v * slope
+    case .lossGrad(let loss, let factor): loss.gradient(v - operand, times: factor)
     }
   }
 }

@@ -273,8 +273,18 @@ public final class CompiledNetwork: @unchecked Sendable {
           kernel(arena + input, arena + outputGrad, weights, bias, Int64(range.lowerBound), Int64(range.upperBound))
         }
       }
+    case .channelSum(let kernelIndex, let a, let b, let blocks, let use):
+      let kernel = unsafeBitCast(functions[kernelIndex], to: ChannelSumKernelFunction.self)
+      // Steps run one at a time: one scratch buffer per step is enough.
+      let sums = UnsafeMutablePointer<Double>.allocate(capacity: blocks * BlockedLayout.block)
+      return { context in
+        let arena = context.arena
+        // Each block's lanes sum in one order on any thread: the split changes no bit.
+        context.pool.parallelFor(blocks) { range in kernel(arena + a, arena + b, sums, Int64(range.lowerBound), Int64(range.upperBound)) }
+        use.add(sums, into: context.accumulators)
+      }
     case .training(let step):
-      return { context in step.run(arena: context.arena, accumulators: context.accumulators, pool: context.pool) }
+      return { context in step.run(arena: context.arena, pool: context.pool) }
     case .host:
       // Done once per run, before the images (`perRunValues`).
       return { _ in }

@@ -40,6 +40,10 @@ public final class KernelCache: @unchecked Sendable {
     unsafeBitCast(try function(for: .weightGrad(spec)), to: WeightGradKernelFunction.self)
   }
 
+  public func channelSum(_ spec: ChannelSumKernelSpec) throws -> ChannelSumKernelFunction {
+    unsafeBitCast(try function(for: .channelSum(spec)), to: ChannelSumKernelFunction.self)
+  }
+
   public func toBlocked(_ spec: LayoutKernelSpec) throws -> LayoutKernelFunction {
     unsafeBitCast(try function(for: .toBlocked(spec)), to: LayoutKernelFunction.self)
   }

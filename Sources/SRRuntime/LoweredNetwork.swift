@@ -73,7 +73,10 @@ public struct LoweredNetwork {
     /// `kernel(arena + input, arena + outputGrad, weightGrad, biasGrad, taskBegin, taskEnd)`
     /// over `tasks`, adding into accumulators `weightGrad` and `biasGrad`.
     case weightGrad(kernel: Int, input: Int, outputGrad: Int, weightGrad: Int, biasGrad: Int?, tasks: Int)
-    /// A loss, its gradient or a reduction no kernel absorbed, done by the runtime.
+    /// `kernel(arena + a, arena + b, sums, blockBegin, blockEnd)` over `blocks` channel blocks
+    /// (a loss, a bias or PReLU slope gradient), then `use` adds the sums into an accumulator.
+    case channelSum(kernel: Int, a: Int, b: Int, blocks: Int, use: ChannelSumUse)
+    /// PReLU's backward or an upsampling's backward no kernel absorbed, done by the runtime.
     case training(TrainingStep)
     /// Per-run value `value` (see `perRunValues`) = `op` of per-run values and plain constants,
     /// by the interpreter's kernel: small state updates, never images.
@@ -402,18 +405,17 @@ private struct Lowering {
     case .pixelUnshuffle(let r):
       lowerMove(id, from: node.inputs[0], "pixel_unshuffle \(r)", .pixelUnshuffle(r))
     case .loss(let loss):
-      let (p, t) = (region(node.inputs[0]), region(node.inputs[1]))
       let count = graph[node.inputs[0]].shape.reduce(1, *)
       let (sum, factor) = accumulation(id)
-      append("\(loss.name)_loss", .training(.loss(loss, prediction: p, target: t, trueChannels: graph[node.inputs[0]].shape[1],
-                                                   scale: Double(factor) / Double(count * imagesPerRun), accumulator: sum)))
+      lowerChannelSum("\(loss.name)_loss", .loss(loss), node.inputs[0], node.inputs[1],
+                      .total(trueChannels: graph[node.inputs[0]].shape[1], scale: Double(factor) / Double(count * imagesPerRun), accumulator: sum))
     case .lossGrad(let loss):
       guard isConstant[node.inputs[2]], let upstream = try? constant(node.inputs[2]) else {
         throw CompileError(description: "node %\(id): the JIT takes a loss gradient whose upstream gradient is a constant (the loss is the objective)")
       }
       let factor = upstream.data[0] / Float(node.shape.reduce(1, *) * imagesPerRun)
-      append("\(loss.name)_loss_grad", .training(.lossGrad(loss, prediction: region(node.inputs[0]), target: region(node.inputs[1]),
-                                                          output: region(id), trueChannels: node.shape[1], factor: factor)))
+      // Zero where the prediction and the target are (their halo and padding channels).
+      try lowerElementwise(id, node, [.lossGrad(loss, factor: factor)], operands: [node.inputs[1]])
     case .leakyReluGrad(let slope):
       try lowerElementwise(id, node, [.leakyReluMask(slope, channels: nil)], source: node.inputs[1], operands: [node.inputs[0]])
     case .conv2dWeightGrad(let a, let kh, let kw):
@@ -421,13 +423,13 @@ private struct Lowering {
     case .biasGrad:
       if fusedBiasGradients.values.contains(id) { return }
       let (sum, factor) = accumulation(id)
-      append("bias_grad", .training(.biasGrad(outputGrad: region(node.inputs[0]), trueChannels: node.shape[0], factor: factor, accumulator: sum)))
+      lowerChannelSum("bias_grad", .values, node.inputs[0], node.inputs[0],
+                      .perChannel(trueChannels: node.shape[0], shared: false, factor: factor, accumulator: sum))
 
     case .preluSlopeGrad(let channels):
       let (sum, factor) = accumulation(id)
-      append("prelu_slope_grad", .training(.preluSlopeGrad(input: region(node.inputs[0]), outputGrad: region(node.inputs[1]),
-                                                          trueChannels: graph[node.inputs[0]].shape[1], shared: channels == 1,
-                                                          factor: factor, accumulator: sum)))
+      lowerChannelSum("prelu_slope_grad", .negativeProducts, node.inputs[0], node.inputs[1],
+                      .perChannel(trueChannels: graph[node.inputs[0]].shape[1], shared: channels == 1, factor: factor, accumulator: sum))
     case .sliceChannels(let start, _):
       // A slice the plan made a view of its source costs nothing.
       let source = plan.locations[node.inputs[0]]!
@@ -446,6 +448,14 @@ private struct Lowering {
     case .fill, .conv2dInputGrad, .transposedConvWeight:
       throw CompileError(description: "node %\(id): the JIT does not compile \(node.op.mnemonic) here (strided backward-data; use --backend reference)")
     }
+  }
+
+  /// Per-channel sums of `term` over blocked values a and b (of one geometry), used by `use`.
+  private mutating func lowerChannelSum(_ name: String, _ term: ChannelSumTerm, _ a: ValueID, _ b: ValueID, _ use: ChannelSumUse) {
+    let (first, second) = (region(a), region(b))
+    let spec = ChannelSumKernelSpec(term: term, height: first.height, width: first.width)
+    append("\(name) \(graph[a].shape[1]) at \(first.height)x\(first.width)",
+           .channelSum(kernel: kernel(.channelSum(spec)), a: first.offset, b: second.offset, blocks: first.blocks, use: use))
   }
 
   /// A weight gradient (and the bias gradient of the same dy, when there is one), accumulated

@@ -26,30 +26,14 @@ extension Kernels {
   /// Sums in Double, so that the loss of a large batch is not rounded once per element.
   static func meanLoss(_ loss: Loss, prediction: Tensor, target: Tensor) -> Tensor {
     var total = 0.0
-    for (p, t) in zip(prediction.data, target.data) {
-      let d = Double(p) - Double(t)
-      switch loss {
-      case .l1: total += abs(d)
-      case .mse: total += d * d
-      case .charbonnier(let eps): total += (d * d + Double(eps)).squareRoot()
-      }
-    }
+    for (p, t) in zip(prediction.data, target.data) { total += loss.value(Double(p) - Double(t)) }
     return Tensor(shape: [1], data: [Float(total / Double(prediction.count))])
   }
 
   /// d mean(f(p - t)) / dp = f'(p - t) / count, times the upstream gradient.
   static func lossGrad(_ loss: Loss, prediction: Tensor, target: Tensor, upstream: Float) -> Tensor {
     let factor = upstream / Float(prediction.count)
-    let data = zip(prediction.data, target.data).map { p, t -> Float in
-      let d = p - t
-      switch loss {
-      // PyTorch's sign: 0 at 0.
-      case .l1: return (d > 0 ? 1 : d < 0 ? -1 : 0) * factor
-      case .mse: return 2 * d * factor
-      case .charbonnier(let eps): return d / (d * d + eps).squareRoot() * factor
-      }
-    }
-    return Tensor(shape: prediction.shape, data: data)
+    return Tensor(shape: prediction.shape, data: zip(prediction.data, target.data).map { loss.gradient($0 - $1, times: factor) })
   }
 
   /// Per image and group: columns = W^T x dy (rows (C/g)*kh*kw, one column per output pixel),

@@ -168,7 +168,8 @@ struct Inspect: ParsableCommand {
       case .elementwise: kind = "elementwise"
       case .move: kind = "copy"
       case .toBlocked, .fromBlocked: kind = "layout"
-      case .training: kind = "loss or small reduction"
+      case .channelSum: kind = "channel-sum"
+      case .training: kind = "runtime"
       case .host: kind = "per-step state"
       case .output: continue
       }

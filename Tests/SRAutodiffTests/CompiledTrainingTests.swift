@@ -139,7 +139,7 @@ final class CompiledTrainingTests: XCTestCase {
         case .weightGrad: counts["weight_grad", default: 0] += 1
         case .elementwise: counts[step.summary.components(separatedBy: " at ")[0], default: 0] += 1
         case .move: counts["copy", default: 0] += 1
-        case .training, .host: counts["runtime", default: 0] += 1
+        case .channelSum, .training, .host: counts["runtime", default: 0] += 1
         case .toBlocked, .fromBlocked, .output: break
         }
       }

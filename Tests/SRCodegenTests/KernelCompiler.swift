@@ -47,6 +47,10 @@ final class KernelCompiler: @unchecked Sendable {
     unsafeBitCast(try compile { ElementwiseKernelGenerator.emit(spec, named: $0, in: $1, module: $2, target: $3) }, to: ElementwiseKernelFunction.self)
   }
 
+  func channelSum(_ spec: ChannelSumKernelSpec) throws -> ChannelSumKernelFunction {
+    unsafeBitCast(try compile { ChannelSumKernelGenerator.emit(spec, named: $0, in: $1, module: $2, target: $3) }, to: ChannelSumKernelFunction.self)
+  }
+
   /// A flat-buffer kernel's address; callers cast it to the spec's C function type.
   func flat(_ spec: FlatKernelSpec) throws -> UnsafeRawPointer {
     try compile { spec.emit(named: $0, in: $1, module: $2, target: $3) }

@@ -75,7 +75,7 @@ func referenceConv(
 }
 
 /// Applies `steps` in place. Operands in step order: per-channel vectors for `.bias`/`.prelu`,
-/// tensors of the same [C, H, W] shape for `.add` and `.leakyReluMask`.
+/// tensors of the same [C, H, W] shape for `.add`, `.leakyReluMask` and `.lossGrad`.
 func referenceEpilogue(_ tensor: inout ReferenceTensor, steps: [PointwiseStep], operands: [[Float]], channels: Int, pixels: Int) {
   var next = 0
   for step in steps {
@@ -105,6 +105,15 @@ func referenceEpilogue(_ tensor: inout ReferenceTensor, steps: [PointwiseStep], 
         case .leakyReluMask(let slope, let range):
           if range?.contains(c) ?? true, operand[index] <= 0 { tensor.values[index] = v * Double(slope) }
           tensor.magnitudes[index] *= max(1, abs(Double(slope)))
+        case .lossGrad(let loss, let factor):
+          let d = v - Double(operand[index])
+          let gradient: Double = switch loss {
+          case .l1: d > 0 ? 1 : d < 0 ? -1 : 0
+          case .mse: 2 * d
+          case .charbonnier(let eps): d / (d * d + Double(eps)).squareRoot()
+          }
+          tensor.values[index] = gradient * Double(factor)
+          tensor.magnitudes[index] = abs(Double(factor)) * max(1, 2 * (tensor.magnitudes[index] + abs(Double(operand[index]))))
         }
       }
     }

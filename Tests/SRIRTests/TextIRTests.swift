@@ -33,7 +33,7 @@ final class TextIRTests: XCTestCase {
     XCTAssertEqual(try Graph(parsing: graph.text), graph)
   }
 
-  /// Every loss and reverse-mode op prints and parses back (a stride-2 convolution's input
+  /// Every loss and reverse-mode op (and the loss-gradient pointwise step) prints and parses back (a stride-2 convolution's input
   /// size is an attribute: it cannot be inferred from the gradient's).
   let trainingText = """
     graph training {
@@ -57,8 +57,9 @@ final class TextIRTests: XCTestCase {
       %17 = upsample_nearest %0 {factor = 2} : [2, 4, 14, 10]
       %18 = upsample_nearest_grad %17 {factor = 2} : [2, 4, 7, 5]
       %19 = transposed_conv_weight %2 {groups = 2} : [4, 3, 3, 3]
-      %20 = output "loss" %8 : [1]
-      %21 = output "grad:w" %10 : [6, 2, 3, 3]
+      %20 = elementwise %0, %1, %1, %1 {steps = [loss_grad l1 0.5, loss_grad mse 0.25, loss_grad charbonnier 1e-12 0.125]} : [2, 4, 7, 5]
+      %21 = output "loss" %8 : [1]
+      %22 = output "grad:w" %10 : [6, 2, 3, 3]
     }
 
     """

@@ -41,6 +41,7 @@ struct PlanSource {
       case .toBlocked, .fromBlocked: lines.append("void \(name)(const float *, float *, int64_t, int64_t);")
       case .weightGrad: lines.append("void \(name)(const float *, const float *, float *, float *, int64_t, int64_t);")
       case .flat(let spec): lines.append(spec.cDeclaration(named: name))
+      case .channelSum: lines.append("void \(name)(const float *, const float *, double *, int64_t, int64_t);")
       }
     }
     lines += [
@@ -120,7 +121,7 @@ struct PlanSource {
         steps.append("{.kind = SRF_STEP_MOVE, .output = \(region(move.destination)), .input = \(region(move.source)), .mapping = \(mapping), .move_argument = \(argument), .true_channels = \(move.trueChannels), .source_channels = \(move.sourceChannels), .written_begin = \(move.written.lowerBound), .written_end = \(move.written.upperBound)},")
       case .output:
         continue
-      case .weightGrad, .training, .host:
+      case .weightGrad, .channelSum, .training, .host:
         throw CompileError(description: "srfuse compile builds inference networks, not training graphs")
       }
     }
