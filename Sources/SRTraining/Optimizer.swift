@@ -36,6 +36,28 @@ public struct Optimizer: Sendable {
     case sgd(SGDKernelFunction)
   }
 
+  /// What a training state saves of the optimizer, and `restore` puts back: the step count and
+  /// the buffers (torch's `state` of the optimizer: step, exp_avg/exp_avg_sq or momentum_buffer).
+  public struct State: Codable, Equatable, Sendable {
+    public var step: Int
+    public var firstMoment: [Float]
+    public var secondMoment: [Float]
+
+    public init(step: Int, firstMoment: [Float], secondMoment: [Float]) {
+      (self.step, self.firstMoment, self.secondMoment) = (step, firstMoment, secondMoment)
+    }
+  }
+
+  public var state: State { State(step: step, firstMoment: firstMoment, secondMoment: secondMoment) }
+
+  /// Continues from a saved `state` of an optimizer of the same kind and size.
+  public mutating func restore(_ state: State) throws {
+    guard state.step >= 0, state.firstMoment.count == firstMoment.count, state.secondMoment.count == secondMoment.count else {
+      throw TrainingError("the saved optimizer state (step \(state.step), buffers of \(state.firstMoment.count) and \(state.secondMoment.count) values) does not fit this optimizer (buffers of \(firstMoment.count) and \(secondMoment.count))")
+    }
+    (step, firstMoment, secondMoment) = (state.step, state.firstMoment, state.secondMoment)
+  }
+
   /// Compiles (or finds in the cache) the kernel for `kind` on `kernels`' target.
   public init(_ kind: Kind, parameterCount: Int, kernels: FlatKernels) throws {
     self.kind = kind
