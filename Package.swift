@@ -43,6 +43,10 @@ let package = Package(
     // Training over flat buffers (parameters, optimizers, EMA, gradient clipping) and the
     // gradient engine that runs a training graph on the JIT or the interpreter.
     .target(name: "SRTraining", dependencies: ["SRIR", "SRAutodiff", "SRPasses", "SRCodegen", "SRRuntime"]),
+    // The training application: option files, data, the loop, checkpoints, validation.
+    .target(
+      name: "SRTrain",
+      dependencies: ["SRIR", "SRGraphs", "SRTraining", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams")]),
 
     // Ahead-of-time compilation: executables and static libraries from a network, its weights and
     // the C runtime (embedded by the EmbedRuntime plugin, which lists Sources/CRuntime).
@@ -69,6 +73,7 @@ let package = Package(
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRCodegen", "SRRuntime", "SRTraining", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRCodegen", "SRIR", "SRWeights", "SRTestSupport"]),
+    .testTarget(name: "SRTrainTests", dependencies: ["SRTrain", "SRTraining", "SRGraphs", "SRIR", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),

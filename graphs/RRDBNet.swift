@@ -1,7 +1,7 @@
 import SRDSL
 
 /// ESRGAN / Real-ESRGAN generator (BasicSR's RRDBNet), with PyTorch's state_dict names.
-public struct RRDBNet: Network {
+public struct RRDBNet: Network, Sendable {
   public var numInCh = 3, numOutCh = 3, scale = 4, numFeat = 64, numBlock = 23, numGrowCh = 32
 
   public init(numInCh: Int = 3, numOutCh: Int = 3, scale: Int = 4, numFeat: Int = 64, numBlock: Int = 23, numGrowCh: Int = 32) {

@@ -3,7 +3,7 @@ import SRDSL
 /// Real-ESRGAN's compact network: a plain stack of 3x3 convolutions at input resolution,
 /// a pixel shuffle, and the nearest-upsampled input added back.
 /// Parameters are `body.N.*`, N counting convolutions and activations together.
-public struct SRVGGNetCompact: Network {
+public struct SRVGGNetCompact: Network, Sendable {
   public enum Activation: String, CaseIterable, Sendable {
     case prelu, leakyrelu, relu
   }
