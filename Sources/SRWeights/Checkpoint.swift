@@ -9,9 +9,12 @@ public struct Checkpoint: Sendable {
   public var tensors: StateDict
   /// Top-level entries that are dictionaries holding tensors, by name.
   public var groups: [String: StateDict]
+  /// A safetensors file's `__metadata__` (string to string); empty for other formats.
+  public var metadata: [String: String]
 
-  public init(tensors: StateDict = [:], groups: [String: StateDict] = [:]) {
+  public init(tensors: StateDict = [:], groups: [String: StateDict] = [:], metadata: [String: String] = [:]) {
     self.tensors = tensors
     self.groups = groups
+    self.metadata = metadata
   }
 }

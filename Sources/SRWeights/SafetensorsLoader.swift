@@ -5,6 +5,14 @@
 import Foundation
 import SRIR
 
+/// A safetensors file's tensors and its `__metadata__`, exactly as stored (no key
+/// normalization: files SRFuse writes for itself, such as training states).
+public func loadSafetensors(path: String) throws -> (tensors: StateDict, metadata: [String: String]) {
+  let bytes = try readFile(path)
+  let checkpoint = try naming(path) { try SafetensorsLoader.load(bytes) }
+  return (checkpoint.tensors, checkpoint.metadata)
+}
+
 enum SafetensorsLoader {
   static func looksLikeSafetensors(_ bytes: [UInt8]) -> Bool {
     bytes.count >= 9 && bytes[8] == UInt8(ascii: "{")
@@ -58,7 +66,12 @@ enum SafetensorsLoader {
       }
       tensors[name] = Tensor(shape: shape, data: decodeElements(bytes, offset: dataStart + begin, count: count, as: type))
     }
-    return Checkpoint(tensors: tensors)
+    var metadata: [String: String] = [:]
+    if let fields = header["__metadata__"] {
+      guard let strings = fields as? [String: String] else { throw FormatError.invalid("__metadata__ is not an object of strings") }
+      metadata = strings
+    }
+    return Checkpoint(tensors: tensors, metadata: metadata)
   }
 
   /// A JSON array of integers, or nil.

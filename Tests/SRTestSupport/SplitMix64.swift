@@ -1,6 +1,6 @@
 /// SplitMix64: a tiny reproducible pseudo-random generator, so test inputs are the same on
 /// every run and machine.
-public struct SplitMix64 {
+public struct SplitMix64: RandomNumberGenerator {
   public var state: UInt64
 
   public init(seed: UInt64) { state = seed }
