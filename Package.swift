@@ -46,7 +46,7 @@ let package = Package(
     // The training application: option files, data, the loop, checkpoints, validation.
     .target(
       name: "SRTrain",
-      dependencies: ["SRIR", "SRGraphs", "SRTraining", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams")]),
+      dependencies: ["SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRTraining", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams")]),
 
     // Ahead-of-time compilation: executables and static libraries from a network, its weights and
     // the C runtime (embedded by the EmbedRuntime plugin, which lists Sources/CRuntime).
@@ -73,7 +73,7 @@ let package = Package(
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRCodegen", "SRRuntime", "SRTraining", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRCodegen", "SRIR", "SRWeights", "SRTestSupport"]),
-    .testTarget(name: "SRTrainTests", dependencies: ["SRTrain", "SRTraining", "SRGraphs", "SRIR", "SRWeights", "SRTestSupport"]),
+    .testTarget(name: "SRTrainTests", dependencies: ["SRTrain", "SRTraining", "SRGraphs", "SRIR", "SRWeights", "SRCodegen", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),
