@@ -1,0 +1,54 @@
+import Foundation
+import SRIR
+import SRWeights
+
+/// `experiments/NAME/` as BasicSR lays it out: `models/net_g_ITER.*` (and `net_g_latest`),
+/// `training_states/ITER.state`, `train_NAME.log`, and, here, `scalars.csv` with every logged
+/// value. Checkpoints and states are written atomically (a temporary file renamed into place),
+/// so a run killed at any moment leaves only whole files.
+public struct ExperimentFolder: Sendable {
+  public let root: URL
+  public let name: String
+
+  public init(experiments: URL, name: String) throws {
+    guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+      throw OptionError(description: "'name' is '\(name)': a run's name must be a folder name (no '/')")
+    }
+    root = experiments.appendingPathComponent(name)
+    self.name = name
+    for folder in [models, states] {
+      do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+        throw OptionError(description: "cannot create '\(folder.path)': \(error.localizedDescription)")
+      }
+    }
+  }
+
+  public var models: URL { root.appendingPathComponent("models") }
+  public var states: URL { root.appendingPathComponent("training_states") }
+  public var log: URL { root.appendingPathComponent("train_\(name).log") }
+  public var scalars: URL { root.appendingPathComponent("scalars.csv") }
+
+  public func weights(iteration: Int, extension suffix: String) -> URL { models.appendingPathComponent("net_g_\(iteration).\(suffix)") }
+  public func state(iteration: Int) -> URL { states.appendingPathComponent("\(iteration).state") }
+
+  /// The newest saved state (`--auto-resume`), or nil when there is none.
+  public func newestState() -> URL? {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: states.path)) ?? []
+    let iterations = names.compactMap { $0.hasSuffix(".state") ? Int($0.dropLast(".state".count)) : nil }
+    return iterations.max().map(state(iteration:))
+  }
+
+  /// Appends one line to the log (and prints it): a killed run leaves whole lines.
+  public func record(_ line: String) {
+    print(line)
+    fflush(stdout)
+    guard let data = (line + "\n").data(using: .utf8) else { return }
+    if let handle = try? FileHandle(forWritingTo: log) {
+      handle.seekToEndOfFile()
+      handle.write(data)
+      try? handle.close()
+    } else {
+      try? data.write(to: log)
+    }
+  }
+}
