@@ -73,7 +73,7 @@ let package = Package(
     .testTarget(name: "SRRuntimeTests", dependencies: ["SRIR", "SRGraphs", "SRRuntime", "SRWeights", "SRImage", "CLLVM", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRAutodiffTests", dependencies: ["SRAutodiff", "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRCodegen", "SRRuntime", "SRTraining", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRTrainingTests", dependencies: ["SRTraining", "SRCodegen", "SRIR", "SRWeights", "SRTestSupport"]),
-    .testTarget(name: "SRTrainTests", dependencies: ["SRTrain", "SRTraining", "SRGraphs", "SRIR", "SRWeights", "SRCodegen", "SRTestSupport"]),
+    .testTarget(name: "SRTrainTests", dependencies: ["SRTrain", "SRTraining", "SRGraphs", "SRIR", "SRWeights", "SRCodegen", "SRImage", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRTestSupport"]),
     .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),
