@@ -16,12 +16,12 @@ import SRImage
 public final class PairedBatches: TrainingBatches, @unchecked Sendable {
   /// Everything the sequence depends on, saved with a training state.
   public struct Order: Codable, Equatable, Sendable {
-    public var generator: UInt64
+    public var generator: SeededGenerator
     public var epoch = 0
     public var permutation: [Int] = []
     public var position = 0
 
-    public init(seed: UInt64) { generator = seed }
+    public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
   }
 
   public let folder: PairedImageFolder
@@ -69,40 +69,23 @@ public final class PairedBatches: TrainingBatches, @unchecked Sendable {
         order.permutation = Array(folder.pairs.indices)
         if options.shuffle {
           for i in stride(from: order.permutation.count - 1, to: 0, by: -1) {
-            order.permutation.swapAt(i, Self.below(i + 1, &order.generator))
+            order.permutation.swapAt(i, order.generator.below(i + 1))
           }
         }
         order.position = 0
       }
       let pair = folder.pairs[order.permutation[order.position]]
       order.position += 1
-      let top = Self.below(pair.lq.height - lqSize + 1, &order.generator), left = Self.below(pair.lq.width - lqSize + 1, &order.generator)
-      let hflip = options.horizontalFlips && Self.half(&order.generator)
-      let vflip = options.rotations && Self.half(&order.generator)
-      let transpose = options.rotations && Self.half(&order.generator)
+      let top = order.generator.below(pair.lq.height - lqSize + 1), left = order.generator.below(pair.lq.width - lqSize + 1)
+      let hflip = options.horizontalFlips && order.generator.half()
+      let vflip = options.rotations && order.generator.half()
+      let transpose = options.rotations && order.generator.half()
       let transform = PatchTransform(hflip: hflip, vflip: vflip, transpose: transpose)
       lq += transform.patch(of: pair.lq, top: top, left: left, size: lqSize)
       gt += transform.patch(of: pair.gt, top: top * scale, left: left * scale, size: gtSize)
     }
     return (Tensor(shape: [options.batchSize, 3, lqSize, lqSize], data: lq), Tensor(shape: [options.batchSize, 3, gtSize, gtSize], data: gt))
   }
-
-  /// SplitMix64's next value.
-  static func next(_ state: inout UInt64) -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in 0..<n (n >= 1), by multiply-high: no modulo bias worth counting, the same
-  /// on every platform and toolchain (unlike the standard library's algorithm, which may change).
-  static func below(_ n: Int, _ state: inout UInt64) -> Int {
-    Int(next(&state).multipliedFullWidth(by: UInt64(n)).high)
-  }
-
-  static func half(_ state: inout UInt64) -> Bool { next(&state) >> 63 == 1 }
 }
 
 /// Batches made ahead on a background thread, in the order a pure function of the start gives.

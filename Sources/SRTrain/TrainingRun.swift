@@ -24,15 +24,9 @@ public final class TrainingRun {
   public let folder: ExperimentFolder
   let batches: TrainingBatches
   let scalars: ScalarLog
-  /// Writes a checkpoint's weights: `params` and, with the EMA, `params_ema` (the .safetensors
-  /// is always written; the callers add other formats).
-  let writeWeights: (_ groups: [(key: String, weights: StateDict)], _ iteration: Int) throws -> Void
 
-  public init(
-    trainer: Trainer, folder: ExperimentFolder, batches: TrainingBatches,
-    writeWeights: @escaping (_ groups: [(key: String, weights: StateDict)], _ iteration: Int) throws -> Void
-  ) {
-    (self.trainer, self.folder, self.batches, self.writeWeights) = (trainer, folder, batches, writeWeights)
+  public init(trainer: Trainer, folder: ExperimentFolder, batches: TrainingBatches) {
+    (self.trainer, self.folder, self.batches) = (trainer, folder, batches)
     scalars = ScalarLog(file: folder.scalars)
   }
 
@@ -83,7 +77,6 @@ public final class TrainingRun {
       for (name, tensor) in weights { tensors["\(key).\(name)"] = tensor }
     }
     try SafetensorsWriter.write(tensors, to: folder.weights(iteration: iteration, extension: "safetensors").path)
-    try writeWeights(groups, iteration)
     try trainer.state(dataOrder: batches.savedOrder).write(to: folder.state(iteration: iteration).path)
     folder.record("saved models/net_g_\(iteration) and training_states/\(iteration).state")
   }

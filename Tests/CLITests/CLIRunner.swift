@@ -23,15 +23,16 @@ enum Paths {
   }
 }
 
-func srfuse(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
-  try runProgram(Paths.binary.path, arguments, environment: environment)
+func srfuse(_ arguments: [String], environment: [String: String] = [:], in folder: URL? = nil) throws -> CLIResult {
+  try runProgram(Paths.binary.path, arguments, environment: environment, in: folder)
 }
 
 /// Runs any program (srfuse, a compiled upscaler, cc) and collects its output.
-func runProgram(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+func runProgram(_ program: String, _ arguments: [String], environment: [String: String] = [:], in folder: URL? = nil) throws -> CLIResult {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: program)
   process.arguments = arguments
+  if let folder { process.currentDirectoryURL = folder }
   process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   let out = Pipe(), err = Pipe()
   process.standardOutput = out
