@@ -33,11 +33,7 @@ public enum SafetensorsWriter {
 
   /// Writes `bytes(tensors, metadata:)` to `path` atomically: a failure leaves no file.
   public static func write(_ tensors: StateDict, metadata: [String: String] = [:], to path: String) throws {
-    do {
-      try bytes(tensors, metadata: metadata).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-      throw WeightsError(file: path, "cannot write: \((error as NSError).localizedDescription)")
-    }
+    try writeAtomically(bytes(tensors, metadata: metadata), to: path)
   }
 
   private static func jsonString(_ text: String) -> String {
