@@ -42,6 +42,9 @@ public final class PairedBatches: TrainingBatches, @unchecked Sendable {
 
   public func next() throws -> (lq: Tensor, gt: Tensor) { try queue.next() }
 
+  // Order.epoch counts the shuffles made, the first one before the first batch.
+  public var epoch: Int { max(0, queue.handedOut.epoch - 1) }
+
   public var savedOrder: String {
     get throws { String(decoding: try JSONEncoder().encode(queue.handedOut), as: UTF8.self) }
   }

@@ -9,6 +9,8 @@ import SRWeights
 public protocol TrainingBatches: AnyObject {
   /// The next batch: `lq` [N, 3, p, p] and `gt` [N, 3, p s, p s].
   func next() throws -> (lq: Tensor, gt: Tensor)
+  /// The epoch (from 0) the last batch handed out ended in: BasicSR's progress lines show it.
+  var epoch: Int { get }
   /// The order so far, to save with a training state (JSON).
   var savedOrder: String { get throws }
   /// Continues the order saved by `savedOrder`.
@@ -51,7 +53,7 @@ public final class TrainingRun {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let rate = Double(iteration - since) / max(seconds, 1e-9)
         let eta = Double(options.totalIterations - iteration) / max(rate, 1e-9)
-        folder.record(String(format: "[iter:%8d, lr:(%.3e)] [%.2f it/s, eta: ", iteration, trainer.schedule.learningRate, rate)
+        folder.record(String(format: "[epoch:%3d, iter:%8d, lr:(%.3e)] [%.2f it/s, eta: ", batches.epoch, iteration, trainer.schedule.learningRate, rate)
                       + Self.duration(eta) + String(format: "] l_pix: %.4e", Double(loss)))
         scalars.append(iteration: iteration, [("lr", trainer.schedule.learningRate), ("l_pix", Double(loss)), ("it_per_s", rate)])
         (started, since) = (DispatchTime.now().uptimeNanoseconds, iteration)

@@ -64,7 +64,7 @@ final class TrainCommandTests: XCTestCase {
     let folder = try makeRun()
     let straight = try srfuse(["train", "tiny.yml", "--threads", "2", "--experiments", "straight"], in: folder)
     XCTAssertEqual(straight.status, 0, straight.stderr)
-    XCTAssertTrue(straight.stdout.contains("[iter:     300, lr:(5.000e-04)]"), straight.stdout)
+    XCTAssertTrue(straight.stdout.contains("[epoch:299, iter:     300, lr:(5.000e-04)]"), straight.stdout)
 
     // The same run, killed once its first state is on disk.
     let process = Process()
