@@ -170,6 +170,7 @@ final class TensorBoardLogTests: XCTestCase {
       Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: 0..<1, using: &generator) })
     }
     func next() throws -> (lq: Tensor, gt: Tensor) { (tensor([2, 3, 4, 4]), tensor([2, 3, 8, 8])) }
+    var epoch: Int { 0 }
     var savedOrder: String { "\(generator.state)" }
     func restore(order: String) throws { generator = SeededGenerator(seed: UInt64(order)!) }
   }
