@@ -11,6 +11,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    // TensorBoard event files (SRTrain); the generated code is committed (scripts/generate-protos).
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     // MARK: Native libraries (Debian packages llvm-14-dev, libopenblas-dev, libpng-dev) and C
@@ -46,7 +48,12 @@ let package = Package(
     // The training application: option files, data, the loop, checkpoints, validation.
     .target(
       name: "SRTrain",
-      dependencies: ["SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRTraining", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams")]),
+      dependencies: [
+        "SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRTraining", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      // The source of TensorBoard/*.pb.swift, which scripts/generate-protos regenerates.
+      exclude: ["TensorBoard/tensorboard_event.proto"]),
 
     // Ahead-of-time compilation: executables and static libraries from a network, its weights and
     // the C runtime (embedded by the EmbedRuntime plugin, which lists Sources/CRuntime).

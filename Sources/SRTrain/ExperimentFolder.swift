@@ -4,7 +4,7 @@ import SRWeights
 
 /// `experiments/NAME/` as BasicSR lays it out: `models/net_g_ITER.*` (and `net_g_latest`),
 /// `training_states/ITER.state`, `train_NAME.log`, and, here, `scalars.csv` with every logged
-/// value. Checkpoints and states are written atomically (a temporary file renamed into place),
+/// value; and, beside the experiments folder, `tb_logger/NAME/` (`tensorBoard`). Checkpoints and states are written atomically (a temporary file renamed into place),
 /// so a run killed at any moment leaves only whole files.
 public struct ExperimentFolder: Sendable {
   public let root: URL
@@ -27,6 +27,11 @@ public struct ExperimentFolder: Sendable {
   public var states: URL { root.appendingPathComponent("training_states") }
   public var log: URL { root.appendingPathComponent("train_\(name).log") }
   public var scalars: URL { root.appendingPathComponent("scalars.csv") }
+  /// `tb_logger/NAME/` beside the experiments folder, where BasicSR puts it
+  /// (`root_path/tb_logger/NAME` beside `root_path/experiments/NAME`); made at its first value.
+  public var tensorBoard: URL {
+    root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tb_logger").appendingPathComponent(name).standardizedFileURL
+  }
 
   public func weights(iteration: Int, extension suffix: String) -> URL { models.appendingPathComponent("net_g_\(iteration).\(suffix)") }
   public func state(iteration: Int) -> URL { states.appendingPathComponent("\(iteration).state") }

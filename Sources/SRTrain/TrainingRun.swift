@@ -26,10 +26,13 @@ public final class TrainingRun {
   public let folder: ExperimentFolder
   let batches: TrainingBatches
   let scalars: ScalarLog
+  /// `logger.use_tb_logger`: the same values as TensorBoard events.
+  let tensorBoard: TensorBoardLog?
 
   public init(trainer: Trainer, folder: ExperimentFolder, batches: TrainingBatches) {
     (self.trainer, self.folder, self.batches) = (trainer, folder, batches)
     scalars = ScalarLog(file: folder.scalars)
+    tensorBoard = trainer.options.logger.tensorboard ? TensorBoardLog(folder: folder.tensorBoard) : nil
   }
 
   /// Puts the trainer and the data order where `state` (read from `file`) left them.
@@ -37,6 +40,7 @@ public final class TrainingRun {
     try trainer.restore(state, file: file)
     try batches.restore(order: state.dataOrder)
     try scalars.truncate(after: state.iteration)
+    try tensorBoard?.truncate(after: state.iteration)
     folder.record("resumed from \(file) at iteration \(state.iteration)")
   }
 
@@ -55,13 +59,16 @@ public final class TrainingRun {
         let eta = Double(options.totalIterations - iteration) / max(rate, 1e-9)
         folder.record(String(format: "[epoch:%3d, iter:%8d, lr:(%.3e)] [%.2f it/s, eta: ", batches.epoch, iteration, trainer.schedule.learningRate, rate)
                       + Self.duration(eta) + String(format: "] l_pix: %.4e", Double(loss)))
-        scalars.append(iteration: iteration, [("lr", trainer.schedule.learningRate), ("l_pix", Double(loss)), ("it_per_s", rate)])
+        let values: [(name: String, value: Double)] = [("lr", trainer.schedule.learningRate), ("l_pix", Double(loss)), ("it_per_s", rate)]
+        scalars.append(iteration: iteration, values)
+        try tensorBoard?.append(iteration: iteration, values, from: .training)
         (started, since) = (DispatchTime.now().uptimeNanoseconds, iteration)
       }
       if let validation = options.validation, let validate, iteration % validation.frequency == 0 {
         let values = try validate(iteration)
         folder.record("validation at \(iteration): " + values.map { "\($0.name) " + String(format: "%.4f", $0.value) }.joined(separator: ", "))
         scalars.append(iteration: iteration, values)
+        try tensorBoard?.append(iteration: iteration, values, from: .validation)
       }
       if iteration % options.logger.checkpointFrequency == 0 || iteration == options.totalIterations {
         try save()

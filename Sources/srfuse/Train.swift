@@ -5,7 +5,7 @@ import SRTrain
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Train or fine-tune a network from a BasicSR-style option file (YAML).",
-    discussion: "Writes experiments/NAME/: models/net_g_ITER.safetensors (params, and params_ema with EMA), training_states/ITER.state, train_NAME.log and scalars.csv.")
+    discussion: "Writes experiments/NAME/: models/net_g_ITER.safetensors (params, and params_ema with EMA), training_states/ITER.state, train_NAME.log and scalars.csv; with logger.use_tb_logger, TensorBoard event files in tb_logger/NAME/ beside the experiments folder.")
 
   @Argument(help: "The option file (BasicSR's keys: name, scale, datasets.train, network_g, train, logger, ...).")
   var options: String
