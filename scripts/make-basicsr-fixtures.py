@@ -38,8 +38,9 @@ REQUIREMENTS = [
 IMPORTS = ["torch", "basicsr", "numpy", "cv2", "safetensors"]
 
 
-def ensure_environment():
-    """Continue in this interpreter if it is a venv with every dependency, else in our own venv."""
+def ensure_environment(script=Path(__file__).resolve()):
+    """Continue in this interpreter if it is a venv with every dependency, else re-execute
+    `script` (this one, or a benchmark that needs BasicSR too) in our own venv."""
     import importlib.util
     if sys.prefix != sys.base_prefix and all(importlib.util.find_spec(m) for m in IMPORTS):
         return
@@ -54,7 +55,7 @@ def ensure_environment():
         run([str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS], "pip could not install the fixture dependencies")
         marker.write_text(wanted)
     os.environ["SRFUSE_BASICSR_REEXEC"] = "1"
-    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    os.execv(str(python), [str(python), str(script), *sys.argv[1:]])
 
 
 def run(cmd, message):

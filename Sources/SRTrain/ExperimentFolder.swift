@@ -4,8 +4,9 @@ import SRWeights
 
 /// `experiments/NAME/` as BasicSR lays it out: `models/net_g_ITER.*` (and `net_g_latest`),
 /// `training_states/ITER.state`, `train_NAME.log`, and, here, `scalars.csv` with every logged
-/// value; and, beside the experiments folder, `tb_logger/NAME/` (`tensorBoard`). Checkpoints and states are written atomically (a temporary file renamed into place),
-/// so a run killed at any moment leaves only whole files.
+/// value; and, beside the experiments folder, `tb_logger/NAME/` (`tensorBoard`). Checkpoints
+/// and states are written atomically (a temporary file renamed into place), so a run killed at
+/// any moment leaves only whole files.
 public struct ExperimentFolder: Sendable {
   public let root: URL
   public let name: String
