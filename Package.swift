@@ -49,7 +49,7 @@ let package = Package(
     .target(
       name: "SRTrain",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRTraining", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams"),
+        "SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRTraining", "SRCodegen", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       // The source of TensorBoard/*.pb.swift, which scripts/generate-protos regenerates.

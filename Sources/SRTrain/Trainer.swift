@@ -1,5 +1,6 @@
 import Foundation
 import SRAutodiff
+import SRCodegen
 import SRDSL
 import SRGraphs
 import SRIR
