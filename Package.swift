@@ -46,7 +46,10 @@ let package = Package(
     // The training application: option files, data, the loop, checkpoints, validation.
     .target(
       name: "SRTrain",
-      dependencies: ["SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRTraining", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams")]),
+      dependencies: [
+        "SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRPasses", "SRRuntime", "SRTraining", "SRImage", "SRWeights",
+        .product(name: "Yams", package: "Yams"),
+      ]),
 
     // Ahead-of-time compilation: executables and static libraries from a network, its weights and
     // the C runtime (embedded by the EmbedRuntime plugin, which lists Sources/CRuntime).
