@@ -49,8 +49,8 @@ let package = Package(
     .target(
       name: "SRTrain",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRTraining", "SRCodegen", "SRImage", "SRWeights", .product(name: "Yams", package: "Yams"),
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "SRIR", "SRDSL", "SRGraphs", "SRAutodiff", "SRPasses", "SRRuntime", "SRTraining", "SRCodegen", "SRImage", "SRWeights",
+        .product(name: "Yams", package: "Yams"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       // The source of TensorBoard/*.pb.swift, which scripts/generate-protos regenerates.
       exclude: ["TensorBoard/tensorboard_event.proto"]),

@@ -16,31 +16,59 @@ public struct PairedImageFolder: Sendable {
   public let scale: Int
 
   /// Reads and checks every pair: the LQ of each GT exists and no LQ is left over, GT = scale
-  /// times LQ, and a GT is at least `gtSize` (when training) on each side.
-  public init(gtFolder: String, lqFolder: String, filenameTemplate: String = "{}", scale: Int, gtSize: Int?) throws {
-    let gtFiles = try Self.pngs(in: gtFolder, role: "dataroot_gt"), lqFiles = try Self.pngs(in: lqFolder, role: "dataroot_lq")
+  /// times LQ, and a GT is at least `gtSize` (when training) on each side. Without `lqFolder`
+  /// each LQ is made from its GT as BasicSR makes validation LQs: the GT cropped to a multiple
+  /// of the scale, MATLAB's bicubic imresize by 1 / scale, rounded to 8 bits.
+  public init(gtFolder: String, lqFolder: String?, filenameTemplate: String = "{}", scale: Int, gtSize: Int?) throws {
+    let gtFiles = try Self.pngs(in: gtFolder, role: "dataroot_gt")
+    let lqFiles = try lqFolder.map { try Self.pngs(in: $0, role: "dataroot_lq") } ?? []
     let parts = filenameTemplate.components(separatedBy: "{}")
     var unpaired = Set(lqFiles)
     var pairs: [Pair] = []
     for file in gtFiles {
       let stem = String(file.dropLast(4))
-      let lqFile = parts[0] + stem + parts[1] + ".png"
-      guard unpaired.remove(lqFile) != nil else {
-        throw OptionError(description: "'\(gtFolder)/\(file)' has no LQ image '\(lqFolder)/\(lqFile)' (filename_tmpl '\(filenameTemplate)')")
-      }
-      let gt = try Self.rgb(PNG.read("\(gtFolder)/\(file)")), lq = try Self.rgb(PNG.read("\(lqFolder)/\(lqFile)"))
-      guard gt.width == lq.width * scale, gt.height == lq.height * scale else {
-        throw OptionError(description: "'\(gtFolder)/\(file)' is \(gt.width)x\(gt.height) but its LQ '\(lqFolder)/\(lqFile)' is \(lq.width)x\(lq.height): not \(scale)x")
+      var gt = try Self.rgb(PNG.read("\(gtFolder)/\(file)")), lq: Image
+      if let lqFolder {
+        let lqFile = parts[0] + stem + parts[1] + ".png"
+        guard unpaired.remove(lqFile) != nil else {
+          throw OptionError(description: "'\(gtFolder)/\(file)' has no LQ image '\(lqFolder)/\(lqFile)' (filename_tmpl '\(filenameTemplate)')")
+        }
+        lq = try Self.rgb(PNG.read("\(lqFolder)/\(lqFile)"))
+        guard gt.width == lq.width * scale, gt.height == lq.height * scale else {
+          throw OptionError(description: "'\(gtFolder)/\(file)' is \(gt.width)x\(gt.height) but its LQ '\(lqFolder)/\(lqFile)' is \(lq.width)x\(lq.height): not \(scale)x")
+        }
+      } else {
+        guard gt.width >= scale, gt.height >= scale else { throw OptionError(description: "'\(gtFolder)/\(file)' is \(gt.width)x\(gt.height), smaller than the scale \(scale)") }
+        gt = Self.cropped(gt, width: gt.width - gt.width % scale, height: gt.height - gt.height % scale)
+        lq = Self.downscaled(gt, by: scale)
       }
       if let gtSize, gt.width < gtSize || gt.height < gtSize {
         throw OptionError(description: "'\(gtFolder)/\(file)' is \(gt.width)x\(gt.height), smaller than gt_size \(gtSize)")
       }
       pairs.append(Pair(name: stem, lq: lq, gt: gt))
     }
-    if let extra = unpaired.sorted().first {
+    if let extra = unpaired.sorted().first, let lqFolder {
       throw OptionError(description: "'\(lqFolder)/\(extra)' has no GT image in '\(gtFolder)' (filename_tmpl '\(filenameTemplate)')")
     }
     (self.pairs, self.scale) = (pairs, scale)
+  }
+
+  /// BasicSR's LQ of a GT: MATLAB bicubic by 1 / scale, rounded to 8 bits (`imresize`, then
+  /// the uint8 image it is saved as).
+  public static func downscaled(_ gt: Image, by scale: Int) -> Image {
+    let small = gt.resizedMatlabBicubic(scale: 1 / Double(scale)).roundedTo8Bits()
+    return Image(width: small.width, height: small.height, channels: small.channels, planes: small.planes.map { Float($0) / 255 })
+  }
+
+  /// The top-left `width` x `height` of an image (BasicSR's mod_crop).
+  static func cropped(_ image: Image, width: Int, height: Int) -> Image {
+    guard width != image.width || height != image.height else { return image }
+    var planes: [Float] = []
+    planes.reserveCapacity(image.channels * width * height)
+    for c in 0..<image.channels {
+      for y in 0..<height { planes += image.planes[(c * image.height + y) * image.width..<(c * image.height + y) * image.width + width] }
+    }
+    return Image(width: width, height: height, channels: image.channels, bitDepth: image.bitDepth, planes: planes)
   }
 
   /// The PNG files of a folder, sorted (BasicSR sorts its paths), or a clear error.

@@ -19,12 +19,12 @@ public enum TrainingLaunch {
   public static func prepare(
     _ options: TrainingOptions, experiments: URL, resume: Resume, threads: Int
   ) throws -> TrainingRun {
-    guard let lqFolder = options.train.lqFolder else {
-      throw OptionError(description: "'datasets.train.dataroot_lq' is missing: making the LQ from the GT on the fly is not supported yet; give paired folders")
-    }
-    let pairs = try PairedImageFolder(gtFolder: options.train.gtFolder, lqFolder: lqFolder, filenameTemplate: options.train.filenameTemplate,
+    let pairs = try PairedImageFolder(gtFolder: options.train.gtFolder, lqFolder: options.train.lqFolder, filenameTemplate: options.train.filenameTemplate,
                                       scale: options.scale, gtSize: options.train.gtSize)
     let batches = try PairedBatches(folder: pairs, options: options.train, seed: options.manualSeed)
+    let validationPairs = try options.validationData.map { data in
+      try PairedImageFolder(gtFolder: data.gtFolder, lqFolder: data.lqFolder, filenameTemplate: data.filenameTemplate, scale: options.scale, gtSize: nil)
+    }
     // Created once the data is known to be good: a mistyped folder leaves no experiment behind.
     let folder = try ExperimentFolder(experiments: experiments, name: options.name)
     if !options.ignored.isEmpty { folder.record("ignored (GPU and data-loader settings): " + options.ignored.joined(separator: ", ")) }
@@ -58,7 +58,11 @@ public enum TrainingLaunch {
       }
       trainer = try Trainer(options: options, weights: weights, emaWeights: ema, threads: threads)
     }
-    let run = TrainingRun(trainer: trainer, folder: folder, batches: batches)
+    var validation: Validation?
+    if let validationOptions = options.validation, let validationPairs {
+      validation = try Validation(pairs: validationPairs, options: validationOptions, network: network, threads: threads, folder: folder)
+    }
+    let run = TrainingRun(trainer: trainer, folder: folder, batches: batches, validation: validation)
     if let state, let stateFile { try run.resume(from: state, file: stateFile) }
     folder.record("training \(trainer.networkDescription) on \(pairs.pairs.count) pairs, \(options.totalIterations) iterations, batch \(options.train.batchSize), \(threads) threads")
     return run

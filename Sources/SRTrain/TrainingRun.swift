@@ -28,9 +28,10 @@ public final class TrainingRun {
   let scalars: ScalarLog
   /// `logger.use_tb_logger`: the same values as TensorBoard events.
   let tensorBoard: TensorBoardLog?
+  let validation: Validation?
 
-  public init(trainer: Trainer, folder: ExperimentFolder, batches: TrainingBatches) {
-    (self.trainer, self.folder, self.batches) = (trainer, folder, batches)
+  public init(trainer: Trainer, folder: ExperimentFolder, batches: TrainingBatches, validation: Validation? = nil) {
+    (self.trainer, self.folder, self.batches, self.validation) = (trainer, folder, batches, validation)
     scalars = ScalarLog(file: folder.scalars)
     tensorBoard = trainer.options.logger.tensorboard ? TensorBoardLog(folder: folder.tensorBoard) : nil
   }
@@ -44,9 +45,8 @@ public final class TrainingRun {
     folder.record("resumed from \(file) at iteration \(state.iteration)")
   }
 
-  /// Trains to `total_iter`. `validate` runs every `val_freq` iterations (and is given the
-  /// iteration); it returns the values to log.
-  public func run(validate: ((Int) throws -> [(name: String, value: Double)])? = nil) throws {
+  /// Trains to `total_iter`, validating every `val_freq` iterations.
+  public func run() throws {
     let options = trainer.options
     var started = DispatchTime.now().uptimeNanoseconds, since = trainer.iteration
     while trainer.iteration < options.totalIterations {
@@ -64,16 +64,28 @@ public final class TrainingRun {
         try tensorBoard?.append(iteration: iteration, values, from: .training)
         (started, since) = (DispatchTime.now().uptimeNanoseconds, iteration)
       }
-      if let validation = options.validation, let validate, iteration % validation.frequency == 0 {
-        let values = try validate(iteration)
-        folder.record("validation at \(iteration): " + values.map { "\($0.name) " + String(format: "%.4f", $0.value) }.joined(separator: ", "))
-        scalars.append(iteration: iteration, values)
-        try tensorBoard?.append(iteration: iteration, values, from: .validation)
+      if let validation, iteration % validation.options.frequency == 0 {
+        let before = DispatchTime.now().uptimeNanoseconds
+        try validate(validation)
+        started += DispatchTime.now().uptimeNanoseconds - before  // it/s counts training time only, as BasicSR's iteration time
       }
       if iteration % options.logger.checkpointFrequency == 0 || iteration == options.totalIterations {
         try save()
       }
     }
+  }
+
+  /// The metrics of the EMA generator (the trained one without EMA) on the validation images.
+  public func validate(_ validation: Validation) throws {
+    let weights = trainer.ema.map { trainer.parameters.unflatten($0.values) } ?? trainer.parameters.stateDict
+    let iteration = trainer.iteration
+    let values = try validation.run(weights: weights, iteration: iteration)
+    folder.record("validation at \(iteration)" + (trainer.ema == nil ? "" : " (EMA)") + ": " + values.map { name, value in
+      let best = validation.best[name]!
+      return "\(name) " + String(format: "%.4f (best %.4f @ %d)", value, best.value, best.iteration)
+    }.joined(separator: ", "))
+    scalars.append(iteration: iteration, values.map { ("val_\($0.name)", $0.value) })
+    try tensorBoard?.append(iteration: iteration, values, from: .validation)
   }
 
   /// The weights, then the state (a state always has its weights on disk).
@@ -86,6 +98,10 @@ public final class TrainingRun {
       for (name, tensor) in weights { tensors["\(key).\(name)"] = tensor }
     }
     try SafetensorsWriter.write(tensors, to: folder.weights(iteration: iteration, extension: "safetensors").path)
+    // BasicSR's net_g_ITER.pth, tensors in the network's parameter order as torch saves them.
+    let order = trainer.forward.parameters.map(\.name)
+    try PyTorchWriter.write(groups.map { key, weights in (key, order.map { ($0, weights[$0]!) }) },
+                            to: folder.weights(iteration: iteration, extension: "pth").path)
     try trainer.state(dataOrder: batches.savedOrder).write(to: folder.state(iteration: iteration).path)
     folder.record("saved models/net_g_\(iteration) and training_states/\(iteration).state")
   }

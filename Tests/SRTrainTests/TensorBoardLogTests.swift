@@ -1,4 +1,5 @@
 import Foundation
+import SRImage
 import SRIR
 import SRTraining
 @testable import SRTrain
@@ -228,18 +229,28 @@ final class TensorBoardLogTests: XCTestCase {
     let parameters = try network.graph(height: network.inputMultiple, width: network.inputMultiple).parameters
     var generator = SeededGenerator(seed: 1)
     let weights = WeightInitialization.initialWeights(for: parameters, using: &generator)
-    let validate: (Int) throws -> [(name: String, value: Double)] = { [("psnr", 20 + Double($0) / 8)] }
+    // Two 8x8 validation images; their LQs made on the fly.
+    let gt = root.appendingPathComponent("val-gt")
+    try FileManager.default.createDirectory(at: gt, withIntermediateDirectories: true)
+    for index in 0..<2 {
+      let planes = (0..<192).map { Float(($0 * (7 + index)) % 50) / 49 }
+      try PNG.write(Image(width: 8, height: 8, channels: 3, planes: planes), to: gt.appendingPathComponent("\(index).png").path)
+    }
+    func validation() throws -> Validation {
+      try Validation(pairs: try PairedImageFolder(gtFolder: gt.path, lqFolder: nil, scale: 2, gtSize: nil), options: options.validation!,
+                     network: network, threads: 1, folder: folder)
+    }
 
     let run = TrainingRun(trainer: try Trainer(options: options, weights: weights, threads: 1, backend: .reference), folder: folder,
-                          batches: RandomBatches(seed: 2))
-    try run.run(validate: validate)
+                          batches: RandomBatches(seed: 2), validation: try validation())
+    try run.run()
     // A second, resumed run from the checkpoint at 4: it logs 6 again.
     let state = try TrainingState(file: folder.state(iteration: 4).path)
     let saved = try TrainingRun.savedWeights(folder, iteration: 4)
     let resumed = TrainingRun(trainer: try Trainer(options: options, weights: saved.params, threads: 1, backend: .reference), folder: folder,
-                              batches: RandomBatches(seed: 0))
+                              batches: RandomBatches(seed: 0), validation: try validation())
     try resumed.resume(from: state, file: folder.state(iteration: 4).path)
-    try resumed.run(validate: validate)
+    try resumed.run()
 
     let log = TensorBoardLog(folder: folder.tensorBoard)
     let files = try log.eventFiles()
@@ -256,7 +267,9 @@ final class TensorBoardLogTests: XCTestCase {
     let rows = try ScalarLog(file: folder.scalars).rows()
     XCTAssertEqual(logged.map(\.iteration), rows.map(\.iteration))
     XCTAssertEqual(logged.map(\.iteration), [2, 2, 2, 3, 4, 4, 4, 6, 6, 6, 6])
-    XCTAssertEqual(logged.map(\.tag), rows.map { TensorBoardLog.tag($0.name, from: $0.name == "psnr" ? .validation : .training) })
+    XCTAssertEqual(logged.map(\.tag), rows.map { row in
+      row.name.hasPrefix("val_") ? TensorBoardLog.tag(String(row.name.dropFirst(4)), from: .validation) : TensorBoardLog.tag(row.name, from: .training)
+    })
     XCTAssertEqual(Array(logged.map(\.tag).prefix(4)), ["lr", "losses/l_pix", "it_per_s", "metrics/psnr"])
     XCTAssertEqual(logged.map(\.value), rows.map { Float($0.value) })
   }

@@ -37,6 +37,19 @@ final class TrainingOptionsTests: XCTestCase {
     ])
   }
 
+  /// configs/train/*.yml, the recipes the README points to.
+  func testTheShippedConfigsLoad() throws {
+    let configs = Self.folder.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("configs/train")
+    let files = try FileManager.default.contentsOfDirectory(atPath: configs.path).filter { $0.hasSuffix(".yml") }.sorted()
+    XCTAssertEqual(files, ["realesrnet_x4plus_finetune.yml", "rrdbnet_x2_scratch.yml", "srvgg_x4_small.yml"])
+    for file in files {
+      let options = try TrainingOptions(file: configs.appendingPathComponent(file).path)
+      XCTAssertEqual(options.ignored, [], file)
+      XCTAssertNil(options.train.lqFolder, file)
+      XCTAssertNotNil(options.validation, file)
+    }
+  }
+
   func testRealESRGANsPairedFineTuneIsRefusedByItsModelType() {
     XCTAssertEqual(message(file: "finetune_realesrgan_x4plus_pairdata.yml"),
                    "\(Self.folder.path)/finetune_realesrgan_x4plus_pairdata.yml, line 6: 'model_type' is 'RealESRGANModel': only SRModel (pixel-loss training) is supported yet")
