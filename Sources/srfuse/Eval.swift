@@ -9,7 +9,8 @@ struct Eval: ParsableCommand {
     discussion: """
       Each LQ PNG is upscaled whole through the JIT (no tiles), rounded to 8 bits as BasicSR's tensor2img, and compared with \
       its GT (paired by file name). Without --lq each LQ is made from its GT: cropped to a multiple of the scale, MATLAB \
-      bicubic downsampled, rounded to 8 bits.
+      bicubic downsampled, rounded to 8 bits. --bicubic --scale N measures MATLAB bicubic upsampling instead of a \
+      network: the papers' baseline.
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -26,6 +27,12 @@ struct Eval: ParsableCommand {
   @Flag(name: .customLong("y"), help: "Measure the Y channel only (BasicSR's test_y_channel).")
   var yChannel = false
 
+  @Flag(help: "Upscale with MATLAB bicubic instead of a network (the baseline); needs --scale.")
+  var bicubic = false
+
+  @Option(help: "With --bicubic: the upscaling factor.")
+  var scale: Int?
+
   @Option(help: "Threads (default: all cores).")
   var threads: Int?
 
@@ -35,16 +42,30 @@ struct Eval: ParsableCommand {
   func validate() throws {
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
     guard cropBorder >= 0 else { throw ValidationError("--crop-border must not be negative, not \(cropBorder)") }
+    if bicubic {
+      guard modelOptions.model == nil, modelOptions.weights == nil else { throw ValidationError("--bicubic measures no network: drop --model and --weights") }
+      guard let scale, scale >= 1 else { throw ValidationError("--bicubic needs --scale N (a positive integer)") }
+    } else if scale != nil {
+      throw ValidationError("--scale goes with --bicubic; a network has its own scale")
+    }
   }
 
   func run() throws {
-    let model = try modelOptions.resolve()
-    guard model.postResize == nil else { throw CLIError("\(model.name) ends with a bicubic resize; evaluate the network it resizes instead") }
-    let pairs = try PairedImageFolder(gtFolder: gt, lqFolder: lq, scale: model.network.scale, gtSize: nil)
-    let upscaler = WholeImageUpscaler(network: model.network, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    let name: String, factor: Int, upscale: (Image) throws -> Image
+    if bicubic, let scale {
+      (name, factor) = ("bicubic", scale)
+      upscale = { $0.resizedMatlabBicubic(scale: Double(scale)) }
+    } else {
+      let model = try modelOptions.resolve()
+      guard model.postResize == nil else { throw CLIError("\(model.name) ends with a bicubic resize; evaluate the network it resizes instead") }
+      let upscaler = WholeImageUpscaler(network: model.network, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+      (name, factor) = (model.name, model.network.scale)
+      upscale = { try upscaler.upscale($0, weights: model.parameters) }
+    }
+    let pairs = try PairedImageFolder(gtFolder: gt, lqFolder: lq, scale: factor, gtSize: nil)
     var rows: [(name: String, psnr: Double, ssim: Double)] = []
     for pair in pairs.pairs {
-      let output = try upscaler.upscale(pair.lq, weights: model.parameters).roundedTo8Bits(), reference = pair.gt.roundedTo8Bits()
+      let output = try upscale(pair.lq).roundedTo8Bits(), reference = pair.gt.roundedTo8Bits()
       rows.append((pair.name, try ImageQuality.psnr(output, reference, cropBorder: cropBorder, testYChannel: yChannel),
                    try ImageQuality.ssim(output, reference, cropBorder: cropBorder, testYChannel: yChannel)))
     }
@@ -54,7 +75,7 @@ struct Eval: ParsableCommand {
       func number(_ value: Double) -> Any { value.isFinite ? value : NSNull() }
       let images: [[String: Any]] = rows.map { ["name": $0.name, "psnr": number($0.psnr), "ssim": number($0.ssim)] }
       let object: [String: Any] = [
-        "model": model.name, "crop_border": cropBorder, "y_channel": yChannel, "images": images, "psnr": number(psnr), "ssim": number(ssim),
+        "model": name, "crop_border": cropBorder, "y_channel": yChannel, "images": images, "psnr": number(psnr), "ssim": number(ssim),
       ]
       print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
       return

@@ -8,7 +8,8 @@ import XCTest
 /// `srfuse eval` end to end against an output known without running a network: an
 /// SRVGGNetCompact whose weights are all zero outputs exactly the nearest-neighbour upsampling
 /// of its input (the body adds nothing to the upsampled input), so the table must give the
-/// PSNR and SSIM of nearest upsampling, image by image, and their average.
+/// PSNR and SSIM of nearest upsampling, image by image, and their average. `--bicubic` is
+/// MATLAB bicubic's.
 final class EvalCommandTests: XCTestCase {
   func zeroSRVGG(in folder: URL) throws -> String {
     let network = SRVGGNetCompact(numInCh: 3, numOutCh: 3, numFeat: 4, numConv: 2, upscale: 4, activation: .prelu)
@@ -97,6 +98,24 @@ final class EvalCommandTests: XCTestCase {
     XCTAssertEqual(result.status, 0, result.stderr)
     let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
     XCTAssertEqual(json["psnr"] as! Double, expected, accuracy: 1e-9)
+  }
+
+  func testBicubicIsTheBaselineWithoutANetwork() throws {
+    let folder = try temporaryDirectory(self)
+    let (lqFolder, gtFolder) = (folder.appendingPathComponent("lq"), folder.appendingPathComponent("gt"))
+    for url in [lqFolder, gtFolder] { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+    let (gt, lq) = (pattern(width: 48, height: 40, seed: 1), pattern(width: 12, height: 10, seed: 2))
+    try PNG.write(gt, to: gtFolder.appendingPathComponent("p.png").path)
+    try PNG.write(lq, to: lqFolder.appendingPathComponent("p.png").path)
+    let expected = try ImageQuality.psnr(lq.resizedMatlabBicubic(scale: 4).roundedTo8Bits(), gt.roundedTo8Bits(), cropBorder: 2, testYChannel: false)
+    let result = try srfuse(["eval", "--bicubic", "--scale", "4", "--lq", lqFolder.path, "--gt", gtFolder.path, "--crop-border", "2", "--json"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
+    XCTAssertEqual(json["model"] as? String, "bicubic")
+    XCTAssertEqual(json["psnr"] as! Double, expected, accuracy: 1e-9)
+    let noScale = try srfuse(["eval", "--bicubic", "--gt", gtFolder.path])
+    XCTAssertNotEqual(noScale.status, 0)
+    XCTAssertTrue(noScale.stderr.contains("--bicubic needs --scale"), noScale.stderr)
   }
 
   func testMissingFoldersAndAScaleMismatchAreClearErrors() throws {
