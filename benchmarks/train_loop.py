@@ -18,8 +18,11 @@ strict_load_g. BasicSR runs its real `train_pipeline` on the CPU (num_gpu 0).
 An iteration's time is the wall time between consecutive per-iteration log lines (it includes
 waiting for data); the first --skip iterations are dropped and the median of the rest is
 reported. The tools take turns --rounds times, and each round's ratio is reported, so a drift
-of the shared machine hits both alike. `srfuse bench --train` times the same network, batch
-and patch on random data, on the weights the last `srfuse train` run saved. The table, with the CPU, goes to stdout and --output.
+of the shared machine hits both alike. BasicSR turns total_iter into whole epochs, and with few
+images and drop_last an epoch has fewer batches than it counts on, so it stops early (about
+half of --iterations on the five sample images): its median has fewer iterations behind it.
+`srfuse bench --train` times the same network, batch and patch on random data, on the weights
+the last `srfuse train` run saved. The table, with the CPU, goes to stdout and --output.
 
 Needs BasicSR: runs inside `.venv-basicsr` (scripts/make-basicsr-fixtures.py creates it, and
 this script re-executes itself there the same way) and a release srfuse
