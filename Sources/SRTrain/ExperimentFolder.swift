@@ -30,18 +30,44 @@ public struct ExperimentFolder: Sendable {
   public var scalars: URL { root.appendingPathComponent("scalars.csv") }
   /// `tb_logger/NAME/` beside the experiments folder, where BasicSR puts it
   /// (`root_path/tb_logger/NAME` beside `root_path/experiments/NAME`); made at its first value.
-  public var tensorBoard: URL {
+  public var tensorBoard: URL { Self.tensorBoard(root: root, name: name) }
+
+  private static func tensorBoard(root: URL, name: String) -> URL {
     root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tb_logger").appendingPathComponent(name).standardizedFileURL
   }
 
   public func weights(iteration: Int, extension suffix: String) -> URL { models.appendingPathComponent("net_g_\(iteration).\(suffix)") }
   public func state(iteration: Int) -> URL { states.appendingPathComponent("\(iteration).state") }
 
-  /// The newest saved state (`--auto-resume`), or nil when there is none.
-  public func newestState() -> URL? {
+  /// The newest state in `experiments/NAME/training_states` (`--auto-resume`), or nil when
+  /// there is none.
+  public static func newestState(experiments: URL, name: String) -> URL? {
+    newestState(in: experiments.appendingPathComponent(name).appendingPathComponent("training_states"))
+  }
+
+  private static func newestState(in states: URL) -> URL? {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: states.path)) ?? []
     let iterations = names.compactMap { $0.hasSuffix(".state") ? Int($0.dropLast(".state".count)) : nil }
-    return iterations.max().map(state(iteration:))
+    return iterations.max().map { states.appendingPathComponent("\($0).state") }
+  }
+
+  /// A fresh start moves an earlier run's `experiments/NAME` and `tb_logger/NAME` aside to
+  /// `NAME_archived_YYYYMMDD_HHMMSS`, as BasicSR's mkdir_and_rename does, so the new run's logs
+  /// and checkpoints never mix with the old ones. Returns what was moved, for the log.
+  public static func archiveEarlierRun(experiments: URL, name: String, date: Date = Date()) throws -> [String] {
+    let formatter = DateFormatter()
+    (formatter.locale, formatter.dateFormat) = (Locale(identifier: "en_US_POSIX"), "yyyyMMdd_HHmmss")
+    let suffix = "_archived_" + formatter.string(from: date)
+    let root = experiments.appendingPathComponent(name)
+    var moved: [String] = []
+    for folder in [root, tensorBoard(root: root, name: name)] where FileManager.default.fileExists(atPath: folder.path) {
+      let archive = folder.deletingLastPathComponent().appendingPathComponent(name + suffix)
+      do { try FileManager.default.moveItem(at: folder, to: archive) } catch {
+        throw OptionError(description: "cannot move the earlier run '\(folder.path)' aside to '\(archive.path)': \(error.localizedDescription)")
+      }
+      moved.append("\(folder.path) -> \(archive.lastPathComponent)")
+    }
+    return moved
   }
 
   /// Appends one line to the log (and prints it): a killed run leaves whole lines.

@@ -25,15 +25,17 @@ public enum TrainingLaunch {
     let validationPairs = try options.validationData.map { data in
       try PairedImageFolder(gtFolder: data.gtFolder, lqFolder: data.lqFolder, filenameTemplate: data.filenameTemplate, scale: options.scale, gtSize: nil)
     }
-    // Created once the data is known to be good: a mistyped folder leaves no experiment behind.
-    let folder = try ExperimentFolder(experiments: experiments, name: options.name)
-    if !options.ignored.isEmpty { folder.record("ignored (GPU and data-loader settings): " + options.ignored.joined(separator: ", ")) }
-
     let stateFile: String? = switch resume {
     case .fromOptions: options.resumeState
     case .state(let path): path
-    case .newest: folder.newestState()?.path
+    case .newest: ExperimentFolder.newestState(experiments: experiments, name: options.name)?.path
     }
+    // Created once the data is known to be good: a mistyped folder leaves no experiment behind.
+    let archived = stateFile == nil ? try ExperimentFolder.archiveEarlierRun(experiments: experiments, name: options.name) : []
+    let folder = try ExperimentFolder(experiments: experiments, name: options.name)
+    for move in archived { folder.record("moved the earlier run aside: \(move)") }
+    if !options.ignored.isEmpty { folder.record("ignored (GPU and data-loader settings): " + options.ignored.joined(separator: ", ")) }
+
     let network = options.network.network
     let parameters = try network.graph(height: network.inputMultiple, width: network.inputMultiple).parameters
     let trainer: Trainer

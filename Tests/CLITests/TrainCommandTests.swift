@@ -110,4 +110,24 @@ final class TrainCommandTests: XCTestCase {
       }
     }
   }
+
+  /// A fresh start over an earlier run moves it aside, as BasicSR does; --auto-resume does not.
+  func testAFreshStartArchivesTheEarlierRun() throws {
+    let folder = try makeRun()
+    let short = ["train", "tiny.yml", "--threads", "1", "--experiments", "runs", "--set", "train.total_iter=4", "--set", "logger.save_checkpoint_freq=2",
+                 "--set", "logger.print_freq=2", "--set", "logger.use_tb_logger=true"]
+    for _ in 0..<2 { XCTAssertEqual(try srfuse(short, in: folder).status, 0) }
+    let runs = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("runs").path).sorted()
+    XCTAssertEqual(runs.count, 2, "\(runs)")
+    XCTAssertEqual(runs.first, "tiny")
+    XCTAssertTrue(runs.last!.hasPrefix("tiny_archived_"), "\(runs)")
+    let logs = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("tb_logger").path).sorted()
+    XCTAssertEqual(logs, ["tiny", runs.last!], "the TensorBoard folder is archived under the same name")
+    let rows = try String(contentsOf: folder.appendingPathComponent("runs/tiny/scalars.csv"), encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(rows.filter { $0.hasPrefix("4,l_pix,") }.count, 1, "only the new run's rows")
+
+    let resumed = try srfuse(short.map { $0 == "train.total_iter=4" ? "train.total_iter=6" : $0 } + ["--auto-resume"], in: folder)
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("runs").path).count, 2, "a resume archives nothing")
+  }
 }
