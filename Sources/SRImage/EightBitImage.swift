@@ -19,6 +19,11 @@ public struct EightBitImage: Sendable, Equatable {
 }
 
 extension Image {
+  /// The 8-bit image as floats in 0...1 (each sample / 255), as an 8-bit PNG of it reads.
+  public init(_ image: EightBitImage) {
+    self.init(width: image.width, height: image.height, channels: image.channels, planes: image.planes.map { Float($0) / 255 })
+  }
+
   /// BasicSR's tensor2img rounding: clamp to 0...1, * 255 in float, round half to even (numpy's
   /// .round()), to UInt8. NaN, which BasicSR's cast leaves undefined, becomes 0.
   public func roundedTo8Bits() -> EightBitImage {

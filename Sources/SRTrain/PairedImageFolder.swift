@@ -39,7 +39,7 @@ public struct PairedImageFolder: Sendable {
         }
       } else {
         guard gt.width >= scale, gt.height >= scale else { throw OptionError(description: "'\(gtFolder)/\(file)' is \(gt.width)x\(gt.height), smaller than the scale \(scale)") }
-        gt = Self.cropped(gt, width: gt.width - gt.width % scale, height: gt.height - gt.height % scale)
+        gt = gt.cropped(width: gt.width - gt.width % scale, height: gt.height - gt.height % scale)
         lq = Self.downscaled(gt, by: scale)
       }
       if let gtSize, gt.width < gtSize || gt.height < gtSize {
@@ -56,19 +56,7 @@ public struct PairedImageFolder: Sendable {
   /// BasicSR's LQ of a GT: MATLAB bicubic by 1 / scale, rounded to 8 bits (`imresize`, then
   /// the uint8 image it is saved as).
   public static func downscaled(_ gt: Image, by scale: Int) -> Image {
-    let small = gt.resizedMatlabBicubic(scale: 1 / Double(scale)).roundedTo8Bits()
-    return Image(width: small.width, height: small.height, channels: small.channels, planes: small.planes.map { Float($0) / 255 })
-  }
-
-  /// The top-left `width` x `height` of an image (BasicSR's mod_crop).
-  static func cropped(_ image: Image, width: Int, height: Int) -> Image {
-    guard width != image.width || height != image.height else { return image }
-    var planes: [Float] = []
-    planes.reserveCapacity(image.channels * width * height)
-    for c in 0..<image.channels {
-      for y in 0..<height { planes += image.planes[(c * image.height + y) * image.width..<(c * image.height + y) * image.width + width] }
-    }
-    return Image(width: width, height: height, channels: image.channels, bitDepth: image.bitDepth, planes: planes)
+    Image(gt.resizedMatlabBicubic(scale: 1 / Double(scale)).roundedTo8Bits())
   }
 
   /// The PNG files of a folder, sorted (BasicSR sorts its paths), or a clear error.

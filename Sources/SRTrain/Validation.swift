@@ -12,20 +12,23 @@ public final class Validation {
   public let pairs: PairedImageFolder
   public let options: TrainingOptions.ValidationOptions
   let upscaler: WholeImageUpscaler
+  /// Each pair's GT as BasicSR measures against it, rounded once.
+  let references: [EightBitImage]
   let visualization: URL
   public private(set) var best: [String: (value: Double, iteration: Int)] = [:]
 
   public init(pairs: PairedImageFolder, options: TrainingOptions.ValidationOptions, network: any Network, threads: Int, folder: ExperimentFolder) throws {
     (self.pairs, self.options, upscaler) = (pairs, options, WholeImageUpscaler(network: network, threads: threads))
+    references = pairs.pairs.map { $0.gt.roundedTo8Bits() }
     visualization = folder.root.appendingPathComponent("visualization")
   }
 
   /// The metrics' averages for `weights` at `iteration`, by metric name.
   public func run(weights: StateDict, iteration: Int) throws -> [(name: String, value: Double)] {
     var sums = [Double](repeating: 0, count: options.metrics.count)
-    for pair in pairs.pairs {
+    for (pair, reference) in zip(pairs.pairs, references) {
       let output = try upscaler.upscale(pair.lq, weights: weights)
-      let (image, reference) = (output.roundedTo8Bits(), pair.gt.roundedTo8Bits())
+      let image = output.roundedTo8Bits()
       for (index, metric) in options.metrics.enumerated() {
         sums[index] += try metric.kind == .psnr
           ? ImageQuality.psnr(image, reference, cropBorder: metric.cropBorder, testYChannel: metric.yChannel)

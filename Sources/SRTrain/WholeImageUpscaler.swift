@@ -13,8 +13,7 @@ public struct WholeImageUpscaler {
 
   /// The network's output for a whole image (no tiles: RRDBNet sees far beyond a tile's
   /// context). A size the network cannot take (x2 and x1 RRDBNets pixel-unshuffle their input)
-  /// is padded at the right and bottom by repeating the edge and the output cropped back, as
-  /// Real-ESRGAN's inference pads.
+  /// is padded at the right and bottom by repeating the edge, and the output cropped back.
   public func upscale(_ image: Image, weights: StateDict) throws -> Image {
     let multiple = network.inputMultiple
     let (height, width) = ((image.height + multiple - 1) / multiple * multiple, (image.width + multiple - 1) / multiple * multiple)
@@ -29,6 +28,6 @@ public struct WholeImageUpscaler {
     let compiled = try CompiledNetwork(graph: graph, parameters: weights, threads: threads)
     let output = try compiled.run(["input": Tensor(shape: [1, 3, height, width], data: input)])["output"]!
     let result = Image(width: output.shape[3], height: output.shape[2], channels: 3, planes: output.data)
-    return PairedImageFolder.cropped(result, width: image.width * network.scale, height: image.height * network.scale)
+    return result.cropped(width: image.width * network.scale, height: image.height * network.scale)
   }
 }

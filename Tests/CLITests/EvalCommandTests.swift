@@ -85,14 +85,8 @@ final class EvalCommandTests: XCTestCase {
     try FileManager.default.createDirectory(at: gtFolder, withIntermediateDirectories: true)
     let gt = pattern(width: 50, height: 43, seed: 3)  // mod-cropped to 48x40
     try PNG.write(gt, to: gtFolder.appendingPathComponent("only.png").path)
-    var cropped = Image(width: 48, height: 40, channels: 3)
-    for c in 0..<3 {
-      for y in 0..<40 {
-        for x in 0..<48 { cropped.planes[(c * 40 + y) * 48 + x] = gt.planes[(c * 43 + y) * 50 + x] }
-      }
-    }
-    let small = cropped.resizedMatlabBicubic(scale: 0.25).roundedTo8Bits()
-    let lq = Image(width: small.width, height: small.height, channels: 3, planes: small.planes.map { Float($0) / 255 })
+    let cropped = gt.cropped(width: 48, height: 40)
+    let lq = Image(cropped.resizedMatlabBicubic(scale: 0.25).roundedTo8Bits())
     let expected = try ImageQuality.psnr(nearest(lq, by: 4).roundedTo8Bits(), cropped.roundedTo8Bits(), cropBorder: 0, testYChannel: false)
     let result = try srfuse(["eval", "--weights", weights, "--gt", gtFolder.path, "--json"])
     XCTAssertEqual(result.status, 0, result.stderr)
