@@ -19,11 +19,16 @@ public typealias ConvKernelFunction = @convention(c) (
 /// threads).
 public enum ConvKernelGenerator {
   /// Adds the kernel for `spec` as function `name` to `module` (built in `context`).
-  /// `tile` overrides the register tile (for tuning); the packed weights do not depend on it.
+  /// `tile` overrides the register tile of a direct kernel (for tuning); the packed weights do
+  /// not depend on it. Winograd specs go to `WinogradKernelGenerator`.
   public static func emit(
     _ spec: ConvKernelSpec, named name: String, in context: LLVMContextRef, module: LLVMModuleRef,
     target: TargetDescription, tile: ConvTile? = nil
   ) {
+    if spec.algorithm != .direct {
+      WinogradKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
+      return
+    }
     precondition(spec.invalidReason == nil, "cannot compile convolution: \(spec.invalidReason ?? "")")
     let ir = KernelBuilder(
       context: context, module: module, name: name,

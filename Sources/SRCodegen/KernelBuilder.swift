@@ -107,6 +107,7 @@ final class KernelBuilder {
   func remainder(_ a: LLVMValueRef, _ b: Int) -> LLVMValueRef { b == 1 ? constant(0) : LLVMBuildURem(builder, a, constant(b), "") }
   func equal(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildICmp(builder, LLVMIntEQ, a, b, "") }
   func lessThan(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildICmp(builder, LLVMIntSLT, a, b, "") }
+  func and(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildAnd(builder, a, b, "") }
   func minimum(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { select(lessThan(a, b), a, b) }
   func maximum(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { select(lessThan(a, b), b, a) }
   func select(_ condition: LLVMValueRef, _ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef {
@@ -287,6 +288,20 @@ final class KernelBuilder {
     body()
     LLVMBuildBr(builder, after)
     LLVMPositionBuilderAtEnd(builder, after)
+  }
+
+  /// Emits `body` when `condition` holds at run time and `otherwise` when it does not.
+  func when(_ condition: LLVMValueRef, _ body: () -> Void, otherwise: () -> Void) {
+    when(condition, body)
+    when(LLVMBuildNot(builder, condition, ""), otherwise)
+  }
+
+  /// `count` floats of stack scratch, 64-byte aligned. Call it before any loop, so the
+  /// allocation is in the entry block (made once per call, not per iteration).
+  func stackScratch(floats count: Int) -> LLVMValueRef {
+    let scratch = LLVMBuildArrayAlloca(builder, floatType, constant(count), "scratch")!
+    LLVMSetAlignment(scratch, 64)
+    return scratch
   }
 
   // MARK: Intrinsics

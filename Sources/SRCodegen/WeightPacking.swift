@@ -17,9 +17,14 @@
 public func packConvWeights(
   _ spec: ConvKernelSpec, weight: UnsafeBufferPointer<Float>, trueOutChannels: Int, trueInChannels: Int
 ) -> AlignedBuffer {
-  let packed = AlignedBuffer(count: PackedConvWeights(spec).count)
+  let packed = AlignedBuffer(count: packedConvWeightCount(spec))
   packConvWeights(spec, weight: weight, trueOutChannels: trueOutChannels, trueInChannels: trueInChannels, into: packed)
   return packed
+}
+
+/// Floats in the packed weights of `spec`'s kernel (direct or Winograd layout).
+public func packedConvWeightCount(_ spec: ConvKernelSpec) -> Int {
+  spec.algorithm == .direct ? PackedConvWeights(spec).count : WinogradWeights(spec).count
 }
 
 /// Packs into `packed`, a buffer of the layout's size that a packing of the same spec filled
@@ -33,9 +38,13 @@ public func packConvWeights(
   precondition(spec.invalidReason == nil, spec.invalidReason ?? "")
   precondition(trueOutChannels <= spec.outChannels && trueInChannels <= spec.inChannels, "true channel counts exceed the padded ones")
   precondition(weight.count == trueOutChannels * trueInChannels * k * k, "weight has \(weight.count) floats, expected OIHW \(trueOutChannels)x\(trueInChannels)x\(k)x\(k)")
+  precondition(packed.count >= packedConvWeightCount(spec), "the packed buffer holds \(packed.count) floats, not \(packedConvWeightCount(spec))")
+  if spec.algorithm != .direct {
+    WinogradWeights(spec).pack(weight, trueOutChannels: trueOutChannels, trueInChannels: trueInChannels, into: packed)
+    return
+  }
 
   let layout = PackedConvWeights(spec)
-  precondition(packed.count >= layout.count, "the packed buffer holds \(packed.count) floats, not \(layout.count)")
   let (target, source) = (packed.pointer, weight.baseAddress!)
   let block = BlockedLayout.block, tapFloats = PackedConvWeights.tapFloats
   if spec.upsample == 1 && spec.downsample == 1 {

@@ -22,20 +22,23 @@ final class ConvKernelTests: XCTestCase {
     var upsample = 1
     var downsample = 1
     var epilogue: [PointwiseStep] = []
+    var algorithm = ConvAlgorithm.direct
 
     var spec: ConvKernelSpec {
       ConvKernelSpec(
         inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
-        kernelSize: kernelSize, height: height, width: width, upsample: upsample, downsample: downsample, epilogue: epilogue)
+        kernelSize: kernelSize, height: height, width: width, upsample: upsample, downsample: downsample, epilogue: epilogue,
+        algorithm: algorithm)
     }
   }
 
-  /// Runs `testCase` on `target` (rows split at `splits`), checks it against the reference,
-  /// checks that the halo is zero although the output started as NaN, and returns the output.
+  /// Runs `testCase` on `target` (rows split at `splits`), checks it against the reference
+  /// within `tolerance` times the magnitude, checks that the halo is zero although the output
+  /// started as NaN, and returns the output.
   @discardableResult
   func check(
     _ testCase: Case, target: TargetDescription = .host, tile: ConvTile? = nil, splits: [Int] = [], seed: UInt64 = 1,
-    file: StaticString = #filePath, line: UInt = #line
+    tolerance: Double = 1e-5, file: StaticString = #filePath, line: UInt = #line
   ) throws -> [Float] {
     let spec = testCase.spec
     let (k, height, width, f) = (testCase.kernelSize, testCase.height, testCase.width, testCase.upsample)
@@ -86,7 +89,7 @@ final class ConvKernelTests: XCTestCase {
     var failures = 0
     for index in actual.indices {
       let error = abs(Double(actual[index]) - expected.values[index])
-      if !(error <= 1e-5 * expected.magnitudes[index] + 1e-12) {
+      if !(error <= tolerance * expected.magnitudes[index] + 1e-12) {
         failures += 1
         if failures <= 3 {
           XCTFail("channel \(index / pixels) pixel \(index % pixels): \(actual[index]) vs \(expected.values[index]) (magnitude \(expected.magnitudes[index]))", file: file, line: line)
