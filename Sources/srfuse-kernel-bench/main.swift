@@ -2,13 +2,15 @@
 // the same run (clock speeds on shared machines vary between runs).
 //
 //   srfuse-kernel-bench [--size N] [--tile blocks,pixels[,unroll[,stripColumns]]] [--asm FILE] [--o2] [--seconds S]
-//                       [--upsample F | --downsample F] [--shapes 64x32,...] [--weight-grad]
+//                       [--upsample F | --downsample F] [--shapes 64x32,...] [--weight-grad] [--winograd M]
 //
 // --downsample sums f x f blocks of the result (a backward-data convolution with the upsampling
 // backward folded in): the input is f times the size. GFLOP/s count what the kernel computes
 // (the taps it sums once count once).
 // --asm writes the assembly of the first kernel; --o2 runs LLVM's default<O2> pipeline on each
 // kernel module before compiling it (to check whether it pays for its compile time).
+// --winograd M times Winograd F(MxM,3x3) kernels instead of direct ones; their GFLOP/s count
+// the direct convolution's multiply-adds (an effective rate, which may pass 100% of the peak).
 // --weight-grad times the weight-gradient kernels (with bias gradient) of the same shapes plus
 // 64->3 instead, their tasks split in two halves for two threads.
 import CLLVM
@@ -29,6 +31,7 @@ struct Options {
   var downsample = 1
   var weightGrad = false
   var shapesGiven = false
+  var algorithm = ConvAlgorithm.direct
 
   init(_ arguments: [String]) {
     var rest = arguments.makeIterator()
@@ -43,6 +46,7 @@ struct Options {
       case "--asm": assemblyPath = rest.next()!
       case "--o2": optimize = true
       case "--seconds": seconds = Double(rest.next()!)!
+      case "--winograd": algorithm = .winograd(outputTile: Int(rest.next()!)!)
       case "--upsample": upsample = Int(rest.next()!)!
       case "--downsample": downsample = Int(rest.next()!)!
       case "--weight-grad":
@@ -156,14 +160,18 @@ if options.weightGrad {
   exit(0)
 }
 
-print("size \(options.size)x\(options.size), upsample \(options.upsample), downsample \(options.downsample), epilogue [bias, leaky_relu 0.2]")
+print("\(options.algorithm), size \(options.size)x\(options.size), upsample \(options.upsample), downsample \(options.downsample), epilogue [bias, leaky_relu 0.2]")
 print("shape       tile        compile ms   1 thread GFLOP/s   %peak   2 threads GFLOP/s   %peak")
 
 for (index, (inChannels, outChannels)) in options.shapes.enumerated() {
   let size = options.size
   let spec = ConvKernelSpec(
     inChannels: inChannels, outChannels: outChannels, kernelSize: 3, height: size, width: size, upsample: options.upsample,
-    downsample: options.downsample, epilogue: [.bias, .leakyRelu(0.2)])
+    downsample: options.downsample, epilogue: [.bias, .leakyRelu(0.2)], algorithm: options.algorithm)
+  if let reason = spec.invalidReason {
+    FileHandle.standardError.write(Data("srfuse-kernel-bench: \(reason)\n".utf8))
+    exit(2)
+  }
   let tile = options.tile ?? ConvTile.choose(for: spec, target: target)
   let name = "bench_\(index)"
 
