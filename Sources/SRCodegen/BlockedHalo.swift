@@ -15,6 +15,15 @@ extension KernelBuilder {
     }
   }
 
+  /// All the halo a kernel writing rows [rowBegin, rowEnd) of `tensor` owns.
+  func zeroOwnedHalo(tensor: LLVMValueRef, blocks: Int, height: Int, width: Int, rowBegin: LLVMValueRef, rowEnd: LLVMValueRef) {
+    let row = (width + 2) * BlockedLayout.block
+    forEach(from: rowBegin, to: rowEnd) { y in
+      zeroSideHalo(row: advance(tensor, by: mul(add(y, 1), row)), blocks: blocks, height: height, width: width)
+    }
+    zeroTopBottomHalo(tensor: tensor, blocks: blocks, height: height, width: width, rowBegin: rowBegin, rowEnd: rowEnd)
+  }
+
   /// The top halo row if rowBegin == 0 and the bottom one if rowEnd == height, all blocks.
   func zeroTopBottomHalo(tensor: LLVMValueRef, blocks: Int, height: Int, width: Int, rowBegin: LLVMValueRef, rowEnd: LLVMValueRef) {
     let pixelFloats = BlockedLayout.block

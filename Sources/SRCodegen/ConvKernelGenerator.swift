@@ -30,13 +30,20 @@ public enum ConvKernelGenerator {
       return
     }
     precondition(spec.invalidReason == nil, "cannot compile convolution: \(spec.invalidReason ?? "")")
+    let ir = builder(named: name, in: context, module: module, target: target)
+    var emitter = ConvEmitter(spec: spec, tile: tile ?? ConvTile.choose(for: spec, target: target), ir: ir)
+    emitter.emitBody()
+  }
+
+  /// A function of the `ConvKernelFunction` signature (direct or Winograd), its three tensor
+  /// pointers marked noalias.
+  static func builder(named name: String, in context: LLVMContextRef, module: LLVMModuleRef, target: TargetDescription) -> KernelBuilder {
     let ir = KernelBuilder(
       context: context, module: module, name: name,
       parameters: [.floatPointer, .floatPointer, .floatPointer, .floatPointerPointer, .int64, .int64],
       vectorWidth: target.vectorWidth)
     for pointer in 0..<3 { ir.markNoAlias(pointer) }
-    var emitter = ConvEmitter(spec: spec, tile: tile ?? ConvTile.choose(for: spec, target: target), ir: ir)
-    emitter.emitBody()
+    return ir
   }
 }
 
@@ -80,12 +87,7 @@ private struct ConvEmitter {
   }
 
   mutating func emitBody() {
-    var next = 0
-    operands = spec.epilogue.map { step in
-      guard step.takesOperand else { return nil }
-      defer { next += 1 }
-      return ir.loadPointer(ir.parameter(3), index: next)
-    }
+    operands = ir.epilogueOperands(spec.epilogue, array: ir.parameter(3))
     // Wide images are computed in vertical strips, each over all rows of the call, so the
     // input rows a strip reads stay in L2 until the three output rows that need them are done.
     let tiles = rowTiles
@@ -96,10 +98,7 @@ private struct ConvEmitter {
       let endTile = ir.minimum(ir.add(firstTile, stripTiles), ir.constant(tiles.count))
       ir.forEach(from: rowBegin, to: rowEnd) { y in emitRow(y, tiles: firstTile, endTile) }
     }
-    ir.forEach(from: rowBegin, to: rowEnd) { y in
-      ir.zeroSideHalo(row: ir.advance(output, by: ir.mul(ir.add(y, 1), outputRow)), blocks: outBlocks, height: spec.height, width: spec.width)
-    }
-    ir.zeroTopBottomHalo(tensor: output, blocks: outBlocks, height: spec.height, width: spec.width, rowBegin: rowBegin, rowEnd: rowEnd)
+    ir.zeroOwnedHalo(tensor: output, blocks: outBlocks, height: spec.height, width: spec.width, rowBegin: rowBegin, rowEnd: rowEnd)
     ir.returnVoid()
   }
 

@@ -44,12 +44,7 @@ public enum ElementwiseKernelGenerator {
       context: context, module: module, name: name,
       parameters: [.floatPointer, .floatPointer, .floatPointerPointer, .int64, .int64], vectorWidth: target.vectorWidth)
     let destination = ir.parameter(0), source = ir.parameter(1)
-    var next = 0
-    let operands = spec.steps.map { step -> LLVMValueRef? in
-      guard step.takesOperand else { return nil }
-      defer { next += 1 }
-      return ir.loadPointer(ir.parameter(2), index: next)
-    }
+    let operands = ir.epilogueOperands(spec.steps, array: ir.parameter(2))
     let block = BlockedLayout.block, vectorsPerPixel = block / ir.width
     let plane = BlockedLayout.planeFloats(height: spec.height, width: spec.width)
 

@@ -4,6 +4,17 @@ import SRIR
 /// Vector code for one `PointwiseStep`, shared by the convolution epilogue and the
 /// elementwise kernel so both compute exactly what `PointwiseStep.apply` does.
 extension KernelBuilder {
+  /// The operand pointer of each step that takes one, read in order from the pointer array
+  /// `array` (a kernel's `operands` parameter); nil for the steps without one.
+  func epilogueOperands(_ steps: [PointwiseStep], array: LLVMValueRef) -> [LLVMValueRef?] {
+    var next = 0
+    return steps.map { step in
+      guard step.takesOperand else { return nil }
+      defer { next += 1 }
+      return loadPointer(array, index: next)
+    }
+  }
+
   /// `operand` is the step's operand vector already loaded for this value's channels (`.bias`,
   /// `.prelu`) or pixel (`.add`, `.leakyReluMask`); nil for steps without one.
   /// `apply` where the step covers channel block `block` (a run-time value), `value` elsewhere.

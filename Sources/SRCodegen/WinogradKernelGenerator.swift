@@ -19,11 +19,7 @@ import SRIR
 enum WinogradKernelGenerator {
   static func emit(_ spec: ConvKernelSpec, named name: String, in context: LLVMContextRef, module: LLVMModuleRef, target: TargetDescription) {
     precondition(spec.invalidReason == nil, "cannot compile convolution: \(spec.invalidReason ?? "")")
-    let ir = KernelBuilder(
-      context: context, module: module, name: name,
-      parameters: [.floatPointer, .floatPointer, .floatPointer, .floatPointerPointer, .int64, .int64],
-      vectorWidth: target.vectorWidth)
-    for pointer in 0..<3 { ir.markNoAlias(pointer) }
+    let ir = ConvKernelGenerator.builder(named: name, in: context, module: module, target: target)
     var emitter = WinogradEmitter(spec: spec, ir: ir)
     emitter.emitBody()
   }
@@ -86,12 +82,7 @@ private struct WinogradEmitter {
   mutating func emitBody() {
     transformedInput = ir.stackScratch(floats: positions * chunkTiles * spec.inChannels)
     products = ir.stackScratch(floats: positions * chunkTiles * spec.outChannels)
-    var next = 0
-    operands = spec.epilogue.map { step in
-      guard step.takesOperand else { return nil }
-      defer { next += 1 }
-      return ir.loadPointer(ir.parameter(3), index: next)
-    }
+    operands = ir.epilogueOperands(spec.epilogue, array: ir.parameter(3))
     let tileRows = ir.divide(ir.add(ir.sub(rowEnd, rowBegin), m - 1), m)
     let fullChunks = tilesAcross / chunkTiles, lastChunk = tilesAcross % chunkTiles
     ir.forEach(from: ir.constant(0), to: tileRows) { tileRow in
@@ -99,10 +90,7 @@ private struct WinogradEmitter {
       ir.forEach(count: fullChunks) { chunk in emitChunk(y0: y0, firstTile: ir.mul(chunk, chunkTiles), tiles: chunkTiles) }
       if lastChunk > 0 { emitChunk(y0: y0, firstTile: ir.constant(fullChunks * chunkTiles), tiles: lastChunk) }
     }
-    ir.forEach(from: rowBegin, to: rowEnd) { y in
-      ir.zeroSideHalo(row: ir.advance(output, by: ir.mul(ir.add(y, 1), rowFloats)), blocks: outBlocks, height: spec.height, width: spec.width)
-    }
-    ir.zeroTopBottomHalo(tensor: output, blocks: outBlocks, height: spec.height, width: spec.width, rowBegin: rowBegin, rowEnd: rowEnd)
+    ir.zeroOwnedHalo(tensor: output, blocks: outBlocks, height: spec.height, width: spec.width, rowBegin: rowBegin, rowEnd: rowEnd)
     ir.returnVoid()
   }
 
