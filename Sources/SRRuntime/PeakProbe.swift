@@ -3,16 +3,19 @@ import Dispatch
 import Foundation
 
 /// Measures this machine's fused multiply-add peak in GFLOP/s with a JIT-compiled loop of
-/// independent `<16 x float>` FMA chains, run on `threads` threads at once. Benchmarks report
-/// their speed as a percentage of this number measured in the same process, because clock
-/// speeds on these shared machines vary from run to run.
+/// independent FMA chains of the host's vector width (16 floats with AVX-512, 8 with AVX2:
+/// 12 chains of 16 floats on AVX2 would need 24 ymm registers, spill, and measure half the
+/// peak), run on `threads` threads at once. Benchmarks report their speed as a percentage of
+/// this number measured in the same process, because clock speeds on these shared machines
+/// vary from run to run.
 public enum PeakProbe {
   /// Independent accumulators: enough to cover FMA latency x FMA ports on current x86 cores.
   static let chains = 12
 
   public static func measure(threads: Int, seconds: Double = 0.2) throws -> Double {
     let jit = try JIT()
-    try jit.add(buildKernel(jit.context))
+    let width = jit.target.vectorWidth
+    try jit.add(buildKernel(jit.context, width: width))
     typealias Kernel = @convention(c) (Int64, UnsafeMutablePointer<Float>) -> Void
     let kernel = unsafeBitCast(try jit.address(of: "fma_probe"), to: Kernel.self)
     var sink = [Float](repeating: 0, count: 16 * threads)
@@ -29,7 +32,7 @@ public enum PeakProbe {
       let base = buffer.baseAddress!
       return time { DispatchQueue.concurrentPerform(iterations: threads) { kernel(count, base + 16 * $0) } }
     }
-    let flops = Double(count) * Double(chains * 16 * 2) * Double(threads)
+    let flops = Double(count) * Double(chains * width * 2) * Double(threads)
     return flops / elapsed / 1e9
   }
 
@@ -41,10 +44,10 @@ public enum PeakProbe {
 
   /// void fma_probe(i64 n, float* out): `chains` accumulators, each acc = fma(acc, a, b) n
   /// times; their sum is stored to out so the loop is not dead code.
-  private static func buildKernel(_ context: LLVMContextRef) -> LLVMModuleRef {
+  private static func buildKernel(_ context: LLVMContextRef, width: Int) -> LLVMModuleRef {
     let module = LLVMModuleCreateWithNameInContext("peak_probe", context)!
     let float = LLVMFloatTypeInContext(context)!, i64 = LLVMInt64TypeInContext(context)!
-    let vector = LLVMVectorType(float, 16)!
+    let vector = LLVMVectorType(float, UInt32(width))!
     var parameterTypes: [LLVMTypeRef?] = [i64, LLVMPointerType(float, 0)]
     let function = LLVMAddFunction(module, "fma_probe", LLVMFunctionType(LLVMVoidTypeInContext(context), &parameterTypes, 2, 0))!
     let builder = LLVMCreateBuilderInContext(context)!
@@ -54,8 +57,8 @@ public enum PeakProbe {
     let exit = LLVMAppendBasicBlockInContext(context, function, "exit")!
 
     func splat(_ value: Double) -> LLVMValueRef {
-      var lanes = [LLVMValueRef?](repeating: LLVMConstReal(float, value), count: 16)
-      return LLVMConstVector(&lanes, 16)
+      var lanes = [LLVMValueRef?](repeating: LLVMConstReal(float, value), count: width)
+      return LLVMConstVector(&lanes, UInt32(width))
     }
     var fmaTypes: [LLVMTypeRef?] = [vector]
     let fmaID = LLVMLookupIntrinsicID("llvm.fma", 8)
