@@ -48,7 +48,8 @@ private struct WinogradEmitter {
   var transformedInput: LLVMValueRef! = nil
   var products: LLVMValueRef! = nil
 
-  /// Scratch for V and M together, per chunk: about half of a 512 KiB L2.
+  /// Scratch for V and M together, per chunk: about half of a 512 KiB L2, unless one GEMM
+  /// register tile of tiles needs more (F6 at 192->64 on AVX2: 6 tiles, 384 KiB).
   static let scratchBudgetBytes = 192 << 10
 
   init(spec: ConvKernelSpec, ir: KernelBuilder) {
