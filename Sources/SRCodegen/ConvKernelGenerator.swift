@@ -10,7 +10,9 @@ public typealias ConvKernelFunction = @convention(c) (
 
 /// Emits direct convolution kernels as explicit vector IR: a register tile of output pixels x
 /// output channel blocks accumulates over input blocks, taps and channels, each FMA taking a
-/// broadcast input value and a weight vector (packed by `packConvWeights`).
+/// broadcast input value and a weight vector (packed by `packConvWeights`). bf16 kernels
+/// (`ConvAlgorithm.directBF16`) round each input row a tile reads to bf16 in stack scratch and
+/// take channel pairs: one `vdpbf16ps` per broadcast pair and weight vector of pairs.
 ///
 /// The kernel computes output rows [rowBegin, rowEnd) for all output channels, runs the
 /// epilogue on each accumulator, stores it, and zeroes the halo it owns: the left and right halo
@@ -25,11 +27,13 @@ public enum ConvKernelGenerator {
     _ spec: ConvKernelSpec, named name: String, in context: LLVMContextRef, module: LLVMModuleRef,
     target: TargetDescription, tile: ConvTile? = nil
   ) {
-    if spec.algorithm != .direct {
+    if case .winograd = spec.algorithm {
       WinogradKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
       return
     }
     precondition(spec.invalidReason == nil, "cannot compile convolution: \(spec.invalidReason ?? "")")
+    // LLVM aborts the process on a bf16 intrinsic its target lacks.
+    precondition(!spec.algorithm.isBF16 || target.hasAVX512BF16, "bf16 kernels need an AVX512-BF16 target, not \(target.cpu)")
     let ir = builder(named: name, in: context, module: module, target: target)
     var emitter = ConvEmitter(spec: spec, tile: tile ?? ConvTile.choose(for: spec, target: target), ir: ir)
     emitter.emitBody()
@@ -67,6 +71,8 @@ private struct ConvEmitter {
   let input: LLVMValueRef, output: LLVMValueRef, packedWeights: LLVMValueRef
   let rowBegin: LLVMValueRef, rowEnd: LLVMValueRef
   var operands: [LLVMValueRef?] = []
+  /// bf16 kernels: the input row of one tile and input block, rounded to bf16 pairs.
+  var roundedRow: LLVMValueRef? = nil
 
   init(spec: ConvKernelSpec, tile: ConvTile, ir: KernelBuilder) {
     self.spec = spec
@@ -88,6 +94,7 @@ private struct ConvEmitter {
 
   mutating func emitBody() {
     operands = ir.epilogueOperands(spec.epilogue, array: ir.parameter(3))
+    if spec.algorithm.isBF16 { roundedRow = ir.stackScratch(floats: (tile.pixels + weights.slots) * block / 2) }
     // Wide images are computed in vertical strips, each over all rows of the call, so the
     // input rows a strip reads stay in L2 until the three output rows that need them are done.
     let tiles = rowTiles
@@ -209,7 +216,7 @@ private struct ConvEmitter {
   /// f*column + phaseX) x the chunk's blocks.
   private func emitTile(_ context: TileContext, firstColumn: LLVMValueRef, pixels: Int) {
     let vectors = context.blocks * vectorsPerBlock
-    let slotFloats = PackedConvWeights.tapFloats
+    let slotFloats = weights.tapFloats
     // The tile's first input pixel in halo coordinates, for tap (0, 0) of input block 0; with
     // block sums, consecutive output pixels read `downsample` input pixels apart.
     let step = spec.downsample * block
@@ -228,6 +235,9 @@ private struct ConvEmitter {
       return ir.loop(from: ir.constant(0), to: context.row.tapRows, carrying: accumulators) { tapRow, accumulators in
         let rowInput = ir.advance(blockInput, by: ir.mul(tapRow, inputRow))
         let rowWeights = ir.advance(blockWeights, by: ir.mul(tapRow, weights.slots * slotFloats))
+        if let roundedRow {
+          return reduceBF16(accumulators, rowInput: rowInput, rounded: roundedRow, rowWeights: rowWeights, context: context, pixels: pixels)
+        }
         return ir.loop(from: ir.constant(0), to: context.tapColumns, carrying: accumulators) { tapColumn, accumulators in
           let tapInput = ir.advance(rowInput, by: ir.mul(tapColumn, block))
           let tapWeights = ir.advance(rowWeights, by: ir.mul(tapColumn, slotFloats))
@@ -265,6 +275,34 @@ private struct ConvEmitter {
       }
     }
     return accumulators
+  }
+
+  /// One tap row of a bf16 tile: the input pixels its tap columns read, rounded to bf16 pairs
+  /// once, then for each tap column and channel pair the weight vectors of pairs times each
+  /// pixel's broadcast pair.
+  private func reduceBF16(
+    _ accumulators: [LLVMValueRef], rowInput: LLVMValueRef, rounded: LLVMValueRef, rowWeights: LLVMValueRef,
+    context: TileContext, pixels: Int
+  ) -> [LLVMValueRef] {
+    let pairFloats = block / 2
+    for column in 0..<(pixels - 1 + weights.slots) {
+      ir.storeRoundedToBFloat16(ir.loadVector(rowInput, offset: column * block), rounded, offset: column * pairFloats)
+    }
+    return ir.loop(from: ir.constant(0), to: context.tapColumns, carrying: accumulators) { tapColumn, accumulators in
+      let pairs = ir.advance(rounded, by: ir.mul(tapColumn, pairFloats))
+      let tapWeights = ir.advance(rowWeights, by: ir.mul(tapColumn, weights.tapFloats))
+      var accumulators = accumulators
+      for pair in 0..<pairFloats {
+        let weightVectors = (0..<context.blocks).map { ir.loadPairVector(tapWeights, offset: $0 * weights.outBlockFloats + pair * block) }
+        for pixel in 0..<pixels {
+          let value = ir.broadcastPair(pairs, offset: pixel * pairFloats + pair)
+          for vector in 0..<context.blocks {
+            accumulators[pixel * context.blocks + vector] = ir.dotProductBF16(weightVectors[vector], value, accumulators[pixel * context.blocks + vector])
+          }
+        }
+      }
+      return accumulators
+    }
   }
 
   private func emitEpilogue(_ context: TileContext, firstColumn: LLVMValueRef, accumulators: [LLVMValueRef], pixels: Int) {

@@ -50,6 +50,7 @@ public struct ConvKernelSpec: Hashable, Sendable {
       if !WinogradTransform.supportedTileSizes.contains(m) { return "Winograd F(\(m)x\(m),3x3) is not generated (output tiles 4 or 6)" }
       if kernelSize != 3 || upsample != 1 || downsample != 1 { return "Winograd kernels compute plain 3x3 convolutions only" }
     }
+    if algorithm == .directBF16 && downsample != 1 { return "bf16 kernels do not sum their result over blocks (inference only)" }
     return convolutionGeometryProblem(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, height: height, width: width, upsample: upsample)
       ?? epilogue.blockMisalignment(channels: outChannels)
   }
@@ -71,18 +72,25 @@ public struct ConvKernelSpec: Hashable, Sendable {
 }
 
 /// How a convolution kernel computes its result: directly (every multiply-add of the 3x3 or
-/// 1x1 window) or by Winograd's F(m x m, 3 x 3) on m x m output tiles (see `WinogradTransform`:
-/// 4x fewer multiplies at m = 4, 5.1x at m = 6, at a small fp32 error).
+/// 1x1 window), by Winograd's F(m x m, 3 x 3) on m x m output tiles (see `WinogradTransform`:
+/// 4x fewer multiplies at m = 4, 5.1x at m = 6, at a small fp32 error), or directly in bf16
+/// with AVX512-BF16's `vdpbf16ps`: inputs and weights rounded to bf16 (nearest even), products
+/// summed in fp32, the epilogue and the stored output in fp32.
 public enum ConvAlgorithm: Hashable, Sendable, CustomStringConvertible {
   case direct
   case winograd(outputTile: Int)
+  case directBF16
 
   public var description: String {
     switch self {
     case .direct: "direct"
     case .winograd(let m): "winograd F\(m)"
+    case .directBF16: "direct bf16 (avx512-bf16)"
     }
   }
+
+  /// Whether the kernel rounds its inputs and weights to bf16.
+  public var isBF16: Bool { self == .directBF16 }
 }
 
 // MARK: Upsampling as sub-pixel phases

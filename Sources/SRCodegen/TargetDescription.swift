@@ -22,7 +22,7 @@ public struct TargetDescription: Hashable, Sendable {
   public static var host: TargetDescription {
     if let name = ProcessInfo.processInfo.environment["SRFUSE_TARGET"], !name.isEmpty, name != "host" {
       if let target = named(name) { return target }
-      FileHandle.standardError.write(Data("warning: SRFUSE_TARGET=\(name) is not host, avx2 or avx512; compiling for this host\n".utf8))
+      FileHandle.standardError.write(Data("warning: SRFUSE_TARGET=\(name) is not host, avx2, avx512 or avx512bf16; compiling for this host\n".utf8))
     }
     return detectedHost
   }
@@ -43,12 +43,24 @@ public struct TargetDescription: Hashable, Sendable {
   /// Generic AVX-512 (x86-64-v4), for forcing 16-wide kernels on a named target.
   public static let avx512 = TargetDescription(cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512dq,+avx512vl", vectorWidth: 16)
 
-  /// "host", "avx2" or "avx512"; nil for anything else.
+  /// AVX-512 with AVX512-BF16 (`vdpbf16ps`), as on AMD Zen 4 and 5: for building and checking
+  /// bf16 kernels on machines that cannot run them.
+  public static let avx512bf16 = TargetDescription(
+    cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512bf16", vectorWidth: 16)
+
+  /// Whether kernels for this target may use AVX512-BF16. For the host, LLVM reads the feature
+  /// from CPUID and checks XCR0 that the OS saves the AVX-512 state (never from the CPU name).
+  public var hasAVX512BF16: Bool {
+    vectorWidth == 16 && features.split(separator: ",").contains("+avx512bf16")
+  }
+
+  /// "host", "avx2", "avx512" or "avx512bf16"; nil for anything else.
   public static func named(_ name: String) -> TargetDescription? {
     switch name.lowercased() {
     case "host": host
     case "avx2": avx2
     case "avx512": avx512
+    case "avx512bf16": avx512bf16
     default: nil
     }
   }

@@ -8,6 +8,10 @@
 ///             [16 input channels of the block]
 ///               [16 output channels of the block]          (one vector)
 ///
+/// bf16 kernels (`ConvAlgorithm.directBF16`) take the same layout with each tap slot's 16 x 16
+/// floats rounded to bf16 and interleaved as [8 input channel pairs][16 output channels][2]:
+/// 128 floats' bytes, one vector of pairs per input channel pair (see `bfloat16Pair`).
+///
 /// The reduction loop of one register tile walks the input blocks, taps and input channels of
 /// one phase in order, so each output block's weights are one contiguous forward stream (a tile
 /// of several output blocks reads several such streams at a fixed distance). Padding channels
@@ -22,9 +26,10 @@ public func packConvWeights(
   return packed
 }
 
-/// Floats in the packed weights of `spec`'s kernel (direct or Winograd layout).
+/// Floats in the packed weights of `spec`'s kernel (direct, bf16 or Winograd layout).
 public func packedConvWeightCount(_ spec: ConvKernelSpec) -> Int {
-  spec.algorithm == .direct ? PackedConvWeights(spec).count : WinogradWeights(spec).count
+  if case .winograd = spec.algorithm { return WinogradWeights(spec).count }
+  return PackedConvWeights(spec).count
 }
 
 /// Packs into `packed`, a buffer of the layout's size that a packing of the same spec filled
@@ -39,14 +44,22 @@ public func packConvWeights(
   precondition(trueOutChannels <= spec.outChannels && trueInChannels <= spec.inChannels, "true channel counts exceed the padded ones")
   precondition(weight.count == trueOutChannels * trueInChannels * k * k, "weight has \(weight.count) floats, expected OIHW \(trueOutChannels)x\(trueInChannels)x\(k)x\(k)")
   precondition(packed.count >= packedConvWeightCount(spec), "the packed buffer holds \(packed.count) floats, not \(packedConvWeightCount(spec))")
-  if spec.algorithm != .direct {
+  switch spec.algorithm {
+  case .winograd:
     WinogradWeights(spec).pack(weight, trueOutChannels: trueOutChannels, trueInChannels: trueInChannels, into: packed)
     return
+  case .directBF16:
+    var fp32 = spec
+    fp32.algorithm = .direct
+    let direct = packConvWeights(fp32, weight: weight, trueOutChannels: trueOutChannels, trueInChannels: trueInChannels)
+    PackedConvWeights(spec).interleaveBF16Pairs(of: direct.pointer, into: packed.pointer)
+    return
+  case .direct: break
   }
 
   let layout = PackedConvWeights(spec)
   let (target, source) = (packed.pointer, weight.baseAddress!)
-  let block = BlockedLayout.block, tapFloats = PackedConvWeights.tapFloats
+  let block = BlockedLayout.block, tapFloats = layout.tapFloats
   if spec.upsample == 1 && spec.downsample == 1 {
     for outChannel in 0..<trueOutChannels {
       let outBase = (outChannel / block) * layout.outBlockFloats + outChannel % block
@@ -107,17 +120,18 @@ struct PackedConvWeights {
   let inBlocks: Int
   let outBlocks: Int
   let phases: Int
+  /// Floats per tap slot: 16 input x 16 output channels, or half as many pairs of bf16.
+  let tapFloats: Int
 
   init(_ spec: ConvKernelSpec) {
     slots = spec.tapSlots
     inBlocks = spec.inChannels / BlockedLayout.block
     phases = spec.upsample * spec.upsample
     outBlocks = spec.outChannels / BlockedLayout.block
+    tapFloats = BlockedLayout.block * BlockedLayout.block / (spec.algorithm.isBF16 ? 2 : 1)
   }
 
-  /// Floats per tap slot: 16 input x 16 output channels.
-  static let tapFloats = BlockedLayout.block * BlockedLayout.block
-  var phaseFloats: Int { inBlocks * slots * slots * Self.tapFloats }
+  var phaseFloats: Int { inBlocks * slots * slots * tapFloats }
   /// Floats per output block (all phases).
   var outBlockFloats: Int { phases * phaseFloats }
   var count: Int { outBlocks * outBlockFloats }
@@ -125,7 +139,23 @@ struct PackedConvWeights {
   func index(outChannel: Int, phase: Int, inChannel: Int, slotRow: Int, slotColumn: Int) -> Int {
     let block = BlockedLayout.block
     let tap = ((inChannel / block) * slots + slotRow) * slots + slotColumn
-    return (outChannel / block) * outBlockFloats + phase * phaseFloats + tap * Self.tapFloats
+    return (outChannel / block) * outBlockFloats + phase * phaseFloats + tap * tapFloats
       + (inChannel % block) * block + outChannel % block
+  }
+
+  /// The bf16 layout from the fp32 one (`fp32`, of twice this layout's count): in each tap
+  /// slot, input channels 2k and 2k+1 of every output channel rounded and paired into float
+  /// k * 16 + output channel.
+  func interleaveBF16Pairs(of fp32: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>) {
+    let block = BlockedLayout.block
+    for slot in 0..<(count / tapFloats) {
+      let source = fp32 + slot * 2 * tapFloats, target = packed + slot * tapFloats
+      for pair in 0..<block / 2 {
+        for outChannel in 0..<block {
+          target[pair * block + outChannel] = bfloat16Pair(
+            low: source[2 * pair * block + outChannel], high: source[(2 * pair + 1) * block + outChannel])
+        }
+      }
+    }
   }
 }

@@ -7,15 +7,26 @@ import Foundation
 /// 12 chains of 16 floats on AVX2 would need 24 ymm registers, spill, and measure half the
 /// peak), run on `threads` threads at once. Benchmarks report their speed as a percentage of
 /// this number measured in the same process, because clock speeds on these shared machines
-/// vary from run to run.
+/// vary from run to run. The bf16 peak is the same loop of `vdpbf16ps` (two multiply-adds per
+/// lane), on hosts with AVX512-BF16.
 public enum PeakProbe {
   /// Independent accumulators: enough to cover FMA latency x FMA ports on current x86 cores.
   static let chains = 12
 
-  public static func measure(threads: Int, seconds: Double = 0.2) throws -> Double {
+  public enum Instruction: Sendable {
+    /// fp32 fused multiply-add.
+    case fma
+    /// AVX512-BF16's pairwise bf16 dot product into fp32.
+    case dotProductBF16
+  }
+
+  public static func measure(threads: Int, seconds: Double = 0.2, instruction: Instruction = .fma) throws -> Double {
     let jit = try JIT()
     let width = jit.target.vectorWidth
-    try jit.add(buildKernel(jit.context, width: width))
+    if instruction == .dotProductBF16 && !jit.target.hasAVX512BF16 {
+      throw CompileError(description: "this CPU (\(jit.target.cpu)) has no AVX512-BF16 to measure")
+    }
+    try jit.add(buildKernel(jit.context, width: width, instruction: instruction))
     typealias Kernel = @convention(c) (Int64, UnsafeMutablePointer<Float>) -> Void
     let kernel = unsafeBitCast(try jit.address(of: "fma_probe"), to: Kernel.self)
     var sink = [Float](repeating: 0, count: 16 * threads)
@@ -32,7 +43,8 @@ public enum PeakProbe {
       let base = buffer.baseAddress!
       return time { DispatchQueue.concurrentPerform(iterations: threads) { kernel(count, base + 16 * $0) } }
     }
-    let flops = Double(count) * Double(chains * width * 2) * Double(threads)
+    let multiplyAddsPerLane = instruction == .fma ? 1 : 2
+    let flops = Double(count) * Double(chains * width * multiplyAddsPerLane * 2) * Double(threads)
     return flops / elapsed / 1e9
   }
 
@@ -42,9 +54,9 @@ public enum PeakProbe {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
   }
 
-  /// void fma_probe(i64 n, float* out): `chains` accumulators, each acc = fma(acc, a, b) n
-  /// times; their sum is stored to out so the loop is not dead code.
-  private static func buildKernel(_ context: LLVMContextRef, width: Int) -> LLVMModuleRef {
+  /// void fma_probe(i64 n, float* out): `chains` accumulators, each acc = fma(acc, a, b) (or
+  /// the bf16 dot product) n times; their sum is stored to out so the loop is not dead code.
+  private static func buildKernel(_ context: LLVMContextRef, width: Int, instruction: Instruction) -> LLVMModuleRef {
     let module = LLVMModuleCreateWithNameInContext("peak_probe", context)!
     let float = LLVMFloatTypeInContext(context)!, i64 = LLVMInt64TypeInContext(context)!
     let vector = LLVMVectorType(float, UInt32(width))!
@@ -60,10 +72,18 @@ public enum PeakProbe {
       var lanes = [LLVMValueRef?](repeating: LLVMConstReal(float, value), count: width)
       return LLVMConstVector(&lanes, UInt32(width))
     }
-    var fmaTypes: [LLVMTypeRef?] = [vector]
-    let fmaID = LLVMLookupIntrinsicID("llvm.fma", 8)
-    let fma = LLVMGetIntrinsicDeclaration(module, fmaID, &fmaTypes, 1)
-    let fmaType = LLVMIntrinsicGetType(context, fmaID, &fmaTypes, 1)
+    // llvm.fma(acc, a, b), or llvm.x86.avx512bf16.dpbf16ps.512(acc, pairs a, pairs b).
+    let name = instruction == .fma ? "llvm.fma" : "llvm.x86.avx512bf16.dpbf16ps.512"
+    var overloads: [LLVMTypeRef?] = instruction == .fma ? [vector] : []
+    let intrinsic = LLVMLookupIntrinsicID(name, name.utf8.count)
+    let product = LLVMGetIntrinsicDeclaration(module, intrinsic, &overloads, overloads.count)
+    let productType = LLVMIntrinsicGetType(context, intrinsic, &overloads, overloads.count)
+    func pairs(_ value: Float) -> LLVMValueRef {
+      let i32 = LLVMInt32TypeInContext(context)!
+      let pair = UInt64(value.bitPattern >> 16) * 0x1_0001
+      var lanes = [LLVMValueRef?](repeating: LLVMConstInt(i32, pair, 0), count: width)
+      return LLVMConstVector(&lanes, UInt32(width))
+    }
 
     LLVMPositionBuilderAtEnd(builder, entry)
     LLVMBuildBr(builder, loop)
@@ -72,8 +92,9 @@ public enum PeakProbe {
     let counter = LLVMBuildPhi(builder, i64, "i")!
     let accumulators = (0..<chains).map { LLVMBuildPhi(builder, vector, "acc\($0)")! }
     let updated = accumulators.map { accumulator -> LLVMValueRef in
-      var arguments: [LLVMValueRef?] = [accumulator, splat(0.999), splat(0.001)]
-      return LLVMBuildCall2(builder, fmaType, fma, &arguments, 3, "")!
+      var arguments: [LLVMValueRef?] = instruction == .fma
+        ? [accumulator, splat(0.999), splat(0.001)] : [accumulator, pairs(0.999), pairs(0.001)]
+      return LLVMBuildCall2(builder, productType, product, &arguments, 3, "")!
     }
     let next = LLVMBuildAdd(builder, counter, LLVMConstInt(i64, 1, 0), "")!
     let done = LLVMBuildICmp(builder, LLVMIntSGE, next, LLVMGetParam(function, 0), "")

@@ -34,18 +34,28 @@ final class ConvKernelTests: XCTestCase {
 
   /// Runs `testCase` on `target` (rows split at `splits`), checks it against the reference
   /// within `tolerance` times the magnitude, checks that the halo is zero although the output
-  /// started as NaN, and returns the output.
+  /// started as NaN, and returns the output. With `smallIntegers`, inputs and weights are
+  /// integers in -4...4, whose products and sums fp32 and bf16 hold exactly.
   @discardableResult
   func check(
     _ testCase: Case, target: TargetDescription = .host, tile: ConvTile? = nil, splits: [Int] = [], seed: UInt64 = 1,
-    tolerance: Double = 1e-5, file: StaticString = #filePath, line: UInt = #line
+    tolerance: Double = 1e-5, smallIntegers: Bool = false, file: StaticString = #filePath, line: UInt = #line
   ) throws -> [Float] {
     let spec = testCase.spec
     let (k, height, width, f) = (testCase.kernelSize, testCase.height, testCase.width, testCase.upsample)
     let outChannels = spec.outChannels, pixels = height * width
     var random = SplitMix64(seed: seed)
-    let input = (0..<testCase.trueIn * spec.inputHeight * spec.inputWidth).map { _ in random.uniform(-1, 1) }
-    let weight = (0..<testCase.trueOut * testCase.trueIn * k * k).map { _ in random.uniform(-0.5, 0.5) }
+    // bf16 kernels round inputs and weights; the reference takes the rounded values (the
+    // kernel's rounding then changes nothing), so it computes bf16 numerics in Double.
+    let bf16 = spec.algorithm.isBF16
+    func draw(_ count: Int, _ bound: Float) -> [Float] {
+      (0..<count).map { _ in
+        let value = smallIntegers ? Float(Int(random.next() % 9) - 4) : random.uniform(-bound, bound)
+        return bf16 ? roundedToBFloat16(value) : value
+      }
+    }
+    let input = draw(testCase.trueIn * spec.inputHeight * spec.inputWidth, 1)
+    let weight = draw(testCase.trueOut * testCase.trueIn * k * k, 0.5)
     // Operands cover the padding channels too: the kernel applies its epilogue to every channel.
     let operands: [[Float]] = testCase.epilogue.filter(\.takesOperand).map { step in
       switch step {
