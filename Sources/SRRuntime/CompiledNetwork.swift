@@ -48,20 +48,25 @@ public final class CompiledNetwork: @unchecked Sendable {
   /// The accumulator of each output that is a sum over the images.
   private var accumulatedOutputs: [String: Int] = [:]
 
+  /// `precision` bf16 needs a target with bf16 kernels (`PrecisionChoice` tells).
   public convenience init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
-                          target: TargetDescription = .host) throws {
-    try self.init(graph: optimized, parameter: { parameters[$0] }, threads: threads, disabled: disabled, target: target)
+                          target: TargetDescription = .host, precision: Precision = .fp32) throws {
+    try self.init(graph: optimized, parameter: { parameters[$0] }, threads: threads, disabled: disabled, target: target, precision: precision)
   }
 
   /// The same with each parameter given by name (from a flat buffer, say: no state dict).
   public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, threads: Int? = nil, disabled: Set<String> = [],
-              target: TargetDescription = .host) throws {
+              target: TargetDescription = .host, precision: Precision = .fp32) throws {
+    if precision == .bf16 && !target.hasAVX512BF16 {
+      throw CompileError(description: "bf16 kernels need AVX512-BF16, which target \(target.cpu) does not have")
+    }
     pool = ThreadPool.shared(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     batch = optimized.batch
     inputShapes = Dictionary(uniqueKeysWithValues: optimized.inputs.map { ($0.name, optimized[$0.id].shape) })
     outputShapes = Dictionary(uniqueKeysWithValues: optimized.outputs.map { ($0.name, optimized[$0.id].shape) })
     let image = batch == 1 ? optimized : try optimized.withBatch(1)
-    let lowered = try LoweredNetwork(graph: image, parameter: parameter, disabled: disabled, threads: pool.threads, imagesPerRun: batch)
+    let lowered = try LoweredNetwork(
+      graph: image, parameter: parameter, disabled: disabled, threads: pool.threads, imagesPerRun: batch, precision: precision)
     self.lowered = lowered
     // An impossible size is an error, not an allocation failure in the middle of a run.
     guard UInt64(lowered.plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {

@@ -102,20 +102,22 @@ public struct LoweredNetwork {
   /// A training graph at batch 1 with `imagesPerRun` > 1 runs a batch image by image: each
   /// image's loss and loss gradient are scaled by 1/imagesPerRun, so the accumulated sums are
   /// the batch's means.
+  /// `precision` bf16 compiles the forward convolutions to bf16 kernels (the target must have
+  /// them: see `PrecisionChoice`).
   public init(graph optimized: Graph, parameters: StateDict, disabled: Set<String> = [], threads: Int = 1,
-              packing: ConstantPacking? = nil, imagesPerRun: Int = 1) throws {
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32) throws {
     try self.init(graph: optimized, parameter: { parameters[$0] }, disabled: disabled, threads: threads, packing: packing,
-                  imagesPerRun: imagesPerRun)
+                  imagesPerRun: imagesPerRun, precision: precision)
   }
 
   /// The same with each parameter given by name (from a flat buffer, say: no state dict).
   public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, disabled: Set<String> = [], threads: Int = 1,
-              packing: ConstantPacking? = nil, imagesPerRun: Int = 1) throws {
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32) throws {
     (graph, plan) = try Self.plan(optimized, disabled: disabled)
     perRunValues = Set(zip(graph.nodes.indices, graph.stateValues()).filter(\.1).map(\.0))
     self.imagesPerRun = imagesPerRun
     var lowering = Lowering(graph: graph, plan: plan, parameter: parameter, threads: threads, packing: packing ?? ConstantPacking(),
-                            imagesPerRun: imagesPerRun)
+                            imagesPerRun: imagesPerRun, precision: precision)
     var plainReads = Set<ValueID>()
     for (id, node) in graph.nodes.enumerated() {
       if lowering.isConstant[id] {
@@ -253,8 +255,14 @@ private struct Lowering {
   /// Upsamplings read only through weight-gradient kernels (`upsamplesReadOnlyByWeightGradients`).
   let readUpsampled: Set<ValueID>
 
-  init(graph: Graph, plan: BufferPlan, parameter: @escaping (String) -> Tensor?, threads: Int, packing: ConstantPacking, imagesPerRun: Int) {
+  let precision: Precision
+
+  init(
+    graph: Graph, plan: BufferPlan, parameter: @escaping (String) -> Tensor?, threads: Int, packing: ConstantPacking, imagesPerRun: Int,
+    precision: Precision
+  ) {
     (self.graph, self.plan, self.parameter, self.threads, self.packing) = (graph, plan, parameter, threads, packing)
+    self.precision = precision
     isConstant = graph.constantValues()
     self.imagesPerRun = imagesPerRun
     // Each reduction adds into the accumulator of the value its sum ends in, following its only
@@ -490,11 +498,11 @@ private struct Lowering {
     }
     let spec = ConvKernelSpec(inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
                               kernelSize: k, height: node.shape[2], width: node.shape[3], upsample: a.upsample, downsample: a.downsample,
-                              epilogue: a.epilogue)
+                              epilogue: a.epilogue, algorithm: precision.convAlgorithm(downsample: a.downsample))
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
     let index = kernel(.conv(spec))
-    // The packed layout depends on the channels, kernel size and resampling, not the size.
-    let key = "%\(node.inputs[1])\(transposed ? " transposed" : "") \(weight.shape) \(spec.inChannels)->\(spec.outChannels) k\(k) x\(a.upsample) /\(a.downsample)"
+    // The packed layout depends on the channels, kernel size, resampling and algorithm, not the size.
+    let key = "%\(node.inputs[1])\(transposed ? " transposed" : "") \(weight.shape) \(spec.inChannels)->\(spec.outChannels) k\(k) x\(a.upsample) /\(a.downsample) \(spec.algorithm)"
     let packed = packing.packed[key] ?? weight.data.withUnsafeBufferPointer {
       packConvWeights(spec, weight: $0, trueOutChannels: trueOut, trueInChannels: trueIn)
     }
@@ -503,7 +511,8 @@ private struct Lowering {
     recipes.append(.init(buffer: weights, value: node.inputs[1], packing: .convWeights(spec, trueOut: trueOut, trueIn: trueIn, transposedGroups: transposed ? a.conv.groups : nil)))
     let operands = try epilogueOperands(a.epilogue, Array(node.inputs.dropFirst(2)), channels: spec.outChannels, node: id)
     let resampling = a.upsample > 1 ? " upsample x\(a.upsample)" : a.downsample > 1 ? " block sums /\(a.downsample)" : ""
-    append("conv \(trueIn)->\(trueOut) \(k)x\(k) at \(node.shape[2])x\(node.shape[3])\(resampling) \(a.epilogue.text)",
+    let arithmetic = spec.algorithm.isBF16 ? " bf16" : ""
+    append("conv \(trueIn)->\(trueOut) \(k)x\(k)\(arithmetic) at \(node.shape[2])x\(node.shape[3])\(resampling) \(a.epilogue.text)",
            .conv(kernel: index, input: region(node.inputs[0]).offset, output: region(id), weights: weights, operands: operands))
   }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Foundation
 import SRIR
 import SRPasses
 import SRRuntime
@@ -29,14 +30,25 @@ struct BackendOptions: ParsableArguments {
   @Option(name: .customLong("disable-pass"), help: "Skip this compiler pass or planning step (repeatable; jit backend).")
   var disablePass: [String] = []
 
+  @Option(help: "fp32, or bf16: convolution inputs and weights in bf16, sums, epilogues and activations in fp32 (jit backend; on CPUs with AVX512-BF16, else fp32 runs).")
+  var precision = Precision.fp32
+
   /// A name of either pipeline (`bench --train` runs the training one); the pipeline that
   /// runs checks the names again against its own passes.
   func validate() throws {
     try PassManager(passes: Pipeline.inference + Pipeline.training, disabled: Set(disablePass)).checkDisabledNames()
+    if precision == .bf16 && backend == .reference { throw ValidationError("--precision bf16 runs on the jit backend; the reference backend is fp32") }
   }
 
-  /// `graph` made ready to run on the chosen backend.
-  func prepare(_ graph: Graph, parameters: StateDict, threads: Int?) throws -> PreparedNetwork {
+  /// What `precision` runs as on this machine; says why on stderr when bf16 falls back to fp32.
+  func resolvedPrecision() -> PrecisionChoice {
+    let choice = PrecisionChoice(precision, target: .host)
+    if let reason = choice.fallbackReason { FileHandle.standardError.write(Data("warning: --precision bf16: \(reason)\n".utf8)) }
+    return choice
+  }
+
+  /// `graph` made ready to run on the chosen backend, in `precision` (from `resolvedPrecision`).
+  func prepare(_ graph: Graph, parameters: StateDict, threads: Int?, precision: PrecisionChoice) throws -> PreparedNetwork {
     let started = DispatchTime.now().uptimeNanoseconds
     switch backend {
     case .reference:
@@ -50,7 +62,8 @@ struct BackendOptions: ParsableArguments {
     case .jit:
       var optimized = graph
       try PassManager(passes: Pipeline.inference, disabled: Set(disablePass)).run(&optimized)
-      let network = try CompiledNetwork(graph: optimized, parameters: parameters, threads: threads, disabled: Set(disablePass))
+      let network = try CompiledNetwork(
+        graph: optimized, parameters: parameters, threads: threads, disabled: Set(disablePass), precision: precision.used)
       // The result goes straight into the pipeline's tile buffer.
       return PreparedNetwork(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: network.compileMilliseconds) { input, output, progress in
         _ = try network.run(["input": input], writingInto: ["output": output]) { done, total in progress(Double(done) / Double(total)) }
@@ -58,6 +71,8 @@ struct BackendOptions: ParsableArguments {
     }
   }
 }
+
+extension Precision: ExpressibleByArgument {}
 
 /// A network bound to its weights for one input size, on some backend.
 struct PreparedNetwork {

@@ -6,7 +6,7 @@ import SRRuntime
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Time a network on one input: median time, GFLOP/s and percent of the FMA peak measured in the same run.")
+    abstract: "Time a network on one input: median time, GFLOP/s and percent of the FMA (or, in bf16, vdpbf16ps) peak measured in the same run.")
 
   @OptionGroup var modelOptions: ModelOptions
 
@@ -52,6 +52,7 @@ struct Bench: ParsableCommand {
     if train {
       guard input == nil, image == nil, saveOutput == nil else { throw ValidationError("--train times patches of --patch; it takes no --input, --image or --save-output") }
       guard batch >= 1, patch >= 1 else { throw ValidationError("--batch and --patch must be at least 1") }
+      guard backendOptions.precision == .fp32 else { throw ValidationError("training runs in fp32: --train takes no --precision bf16") }
     } else {
       guard (input == nil) != (image == nil) else { throw ValidationError("give exactly one of --input HxW and --image PNG") }
     }
@@ -75,12 +76,14 @@ struct Bench: ParsableCommand {
     let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
 
     let graph = try model.network.graph(height: height, width: width)
-    let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount)
+    let precision = backendOptions.resolvedPrecision()
+    let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: precision)
     // Run as one tile through the C runtime's pipeline, as `upscale --tile 0` runs an image.
-    let pipeline = PipelineNetwork(scale: model.network.scale, inputMultiple: model.network.inputMultiple, postResize: nil, run: network.run)
-    func runOnce() throws -> Tensor {
-      try ImagePipeline.upscale(tensor, network: pipeline, tile: 0, pad: 0)
+    func runOnce(_ network: PreparedNetwork) throws -> Tensor {
+      let pipeline = PipelineNetwork(scale: model.network.scale, inputMultiple: model.network.inputMultiple, postResize: nil, run: network.run)
+      return try ImagePipeline.upscale(tensor, network: pipeline, tile: 0, pad: 0)
     }
+    func runOnce() throws -> Tensor { try runOnce(network) }
 
     var output: Tensor?
     for _ in 0..<warmup { output = try runOnce() }
@@ -91,7 +94,15 @@ struct Bench: ParsableCommand {
       times.append(milliseconds(since: start))
     }
     let median = times.sorted()[times.count / 2]
-    let peak = try PeakProbe.measure(threads: threadCount)
+    // bf16 is a percentage of the vdpbf16ps peak, fp32 of the FMA peak.
+    let peak = try PeakProbe.measure(threads: threadCount, instruction: precision.used == .bf16 ? .dotProductBF16 : .fma)
+    let peakName = precision.used == .bf16 ? "vdpbf16ps" : "FMA"
+    // bf16 is measured against fp32 on the same input.
+    var agreement: OutputAgreement?
+    if precision.used == .bf16, let output {
+      let fp32 = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: PrecisionChoice(.fp32, target: .host))
+      agreement = OutputAgreement(output, try runOnce(fp32))
+    }
     let gflop = 2 * Double(network.multiplyAdds) / 1e9
     let gflops = gflop / (median / 1000)
     let backend = backendOptions.backend
@@ -102,13 +113,18 @@ struct Bench: ParsableCommand {
       ("repeats", repeats), ("median_ms", median), ("min_ms", times.min()!), ("gflop", gflop),
       ("gflops", gflops), ("peak_gflops", peak), ("percent_of_peak", 100 * gflops / peak),
       ("compile_ms", network.compileMilliseconds), ("prepare_ms", network.prepareMilliseconds),
-    ]
+      ("precision", precision.used.rawValue), ("kernels", precision.kernels), ("peak_instruction", peakName),
+    ] + (agreement.map { [("psnr_vs_fp32_db", $0.psnr), ("max_difference_vs_fp32", $0.maxDifference)] } ?? [])
     if json {
       print(jsonObject(report))
     } else {
-      print("\(model.name) \(height)x\(width), \(backend.rawValue) backend, \(threadCount) threads, median of \(repeats): "
-        + String(format: "%.1f ms, %.1f GFLOP/s = %.1f%% of the measured FMA peak (%.1f GFLOP/s); compile %.1f ms, prepare %.1f ms in all",
-                 median, gflops, 100 * gflops / peak, peak, network.compileMilliseconds, network.prepareMilliseconds))
+      print("\(model.name) \(height)x\(width), \(backend.rawValue) backend, \(precision.kernels), \(threadCount) threads, median of \(repeats): "
+        + String(format: "%.1f ms, %.1f GFLOP/s = %.1f%% of the measured %@ peak (%.1f GFLOP/s); compile %.1f ms, prepare %.1f ms in all",
+                 median, gflops, 100 * gflops / peak, peakName, peak, network.compileMilliseconds, network.prepareMilliseconds))
+      if let agreement {
+        print(String(format: "bf16 against fp32 on this input: PSNR %.2f dB, largest difference %.5f (%.2f/255)",
+                     agreement.psnr, agreement.maxDifference, agreement.maxDifference * 255))
+      }
     }
   }
 
