@@ -15,6 +15,8 @@ Engines (rows; `--skip NAME` drops the rows named NAME or NAME-*, e.g. `--skip o
     srfuse            `srfuse bench --model realesrgan-x4plus --image IN.png --json --save-output`
                       (the default JIT backend: fused, JIT-compiled kernels)
     srfuse-reference  the same with `--backend reference` (the unoptimized interpreter)
+    srfuse-bf16       the same with `--precision bf16` (bf16 kernels on CPUs with AVX512-BF16
+                      that SRFuse uses them on; fp32 elsewhere, and the row says so)
     torch             PyTorch eager, fp32, inference_mode
     torch-compile     torch.compile (inductor, freezing); only with --torch-compile
     onnxruntime       ONNX Runtime, CPU execution provider, intra-op threads = --threads
@@ -92,6 +94,7 @@ class Engine:
 ENGINES = [
     Engine("srfuse", "SRFuse (JIT: fused, compiled kernels)", "SRFuse", [], []),
     Engine("srfuse-reference", "SRFuse reference interpreter", "SRFuse", [], []),
+    Engine("srfuse-bf16", "SRFuse --precision bf16", "SRFuse", [], [], precision="bf16", extra=True),
     Engine("torch", "PyTorch eager", "PyTorch", [], ["torch"]),
     Engine("torch-compile", "torch.compile (inductor, freezing)", "PyTorch", [], ["torch"]),
     Engine("onnxruntime", "ONNX Runtime (CPU EP)", "ONNX Runtime", REQ_ORT + REQ_ONNX,
@@ -580,12 +583,13 @@ def check_srfuse(path):
              f"`swift build -c release --product srfuse`, pass --srfuse PATH, or --skip srfuse.")
 
 
-def run_srfuse(args, size, input_png, directory, backend):
+def run_srfuse(args, size, input_png, directory, backend, precision="fp32"):
     import numpy as np
-    out_png = Path(directory) / f"srfuse-{backend}-{size}.png"
+    out_png = Path(directory) / f"srfuse-{backend}-{precision}-{size}.png"
     cmd = [args.srfuse.resolve(), "bench", "--model", SRFUSE_MODEL, "--image", input_png,
-           "--backend", backend, "--threads", args.threads, "--repeats", args.srfuse_repeats,
-           "--warmup", args.srfuse_warmup, "--json", "--save-output", out_png]
+           "--backend", backend, "--precision", precision, "--threads", args.threads,
+           "--repeats", args.srfuse_repeats, "--warmup", args.srfuse_warmup, "--json",
+           "--save-output", out_png]
     env = dict(os.environ, SRFUSE_MODELS=str(MODELS_DIR))
     stdout, rss = launch(cmd, directory, f"srfuse-{size}", env=env, capture=True)
     lines = [line for line in stdout.splitlines() if line.strip().startswith("{")]
@@ -711,6 +715,8 @@ def table_for_size(size, rows, ref_name, peak):
         title = e.title
         if e.name in ("openvino", "openvino-bf16") and "precision" in r.get("info", {}):
             title += f": runs {r['info']['precision']}"
+        if e.name == "srfuse-bf16":
+            title += f": runs {r['report'].get('kernels', 'fp32')}"
         if e.extra:
             title += " †"
         if r.get("suspect"):
@@ -737,7 +743,7 @@ def main(argv):
     ensure_environment(args.engines)
     sys.stdout.reconfigure(line_buffering=True)
     names = [e.name for e in args.engines]
-    if "srfuse" in names or "srfuse-reference" in names:
+    if any(name.startswith("srfuse") for name in names):
         check_srfuse(args.srfuse)
 
     param, weights = ensure_models()
@@ -791,6 +797,8 @@ def benchmark(args, names, make_fixtures, param, weights, needs_onnx, temp):
                 row = run_srfuse(args, size, input_png, temp, "jit")
             elif engine.name == "srfuse-reference":
                 row = run_srfuse(args, size, input_png, temp, "reference")
+            elif engine.name == "srfuse-bf16":
+                row = run_srfuse(args, size, input_png, temp, "jit", precision="bf16")
             else:
                 row = run_worker(args, engine, size, job_base, temp)
                 versions.setdefault(engine.family, row["info"]["version"])
@@ -817,13 +825,16 @@ def benchmark(args, names, make_fixtures, param, weights, needs_onnx, temp):
     srfuse_report = next((r["report"] for rows in results.values() for r in rows
                           if r["engine"].name == "srfuse"), None)
     peak = srfuse_report["peak_gflops"] if srfuse_report else None
+    # The bf16 rows' own runs measure the vdpbf16ps peak (when bf16 ran).
+    bf16_peaks = {size: r["report"] for size, rows in results.items() for r in rows
+                  if r["engine"].name == "srfuse-bf16" and r["report"].get("precision") == "bf16"}
 
     versions.update({"Python": platform.python_version(), "NumPy": np.__version__})
     if needs_onnx:
         import onnx
         versions["ONNX export"] = f"torch.onnx (dynamo), onnx {onnx.__version__}"
     markdown = render(args, results, ref_name, peak, versions, inputs_described, params,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, bf16_peaks)
     print()
     print(markdown)
     args.output.write_text(markdown)
@@ -831,7 +842,8 @@ def benchmark(args, names, make_fixtures, param, weights, needs_onnx, temp):
     return suspects
 
 
-def render(args, results, ref_name, peak, versions, inputs_described, params, seconds):
+def render(args, results, ref_name, peak, versions, inputs_described, params, seconds,
+           bf16_peaks):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     ref_title = "SRFuse" if ref_name == "srfuse" else "PyTorch eager"
     version_items = [f"{name} {value}" for name, value in versions.items()]
@@ -855,6 +867,12 @@ def render(args, results, ref_name, peak, versions, inputs_described, params, se
     if peak:
         lines.append(f"- FMA peak of this machine at {args.threads} threads, measured by "
                      f"`srfuse bench`'s probe in this run: {peak:.1f} GFLOP/s.")
+    for size, report in bf16_peaks.items():
+        lines.append(f"- {size}x{size}, SRFuse bf16: {report['gflops']:.1f} GFLOP/s = "
+                     f"{report['percent_of_peak']:.1f}% of the `vdpbf16ps` peak its own run "
+                     f"measured ({report['peak_gflops']:.1f} GFLOP/s); against SRFuse fp32 in "
+                     f"that run, on the same input: PSNR {report['psnr_vs_fp32_db']:.2f} dB on "
+                     f"float outputs, largest difference {255 * report['max_difference_vs_fp32']:.2f}/255.")
     for size, rows in results.items():
         gflop = 2 * MACS_PER_PIXEL * size * size / 1e9
         lines += ["", f"## {size}x{size} → {SCALE * size}x{SCALE * size} ({gflop:.3f} GFLOP)", "",
@@ -892,7 +910,10 @@ def render(args, results, ref_name, peak, versions, inputs_described, params, se
         "weights were converted to; ncnn runs the `.param/.bin` files directly.",
         "- † marks an extra row that is not fp32: OpenVINO's default inference precision on a "
         "CPU with AVX512-BF16 or AMX is bf16 (\"runs\" is the precision OpenVINO reports "
-        "after compiling). Its PSNR shows the accuracy cost.",
+        "after compiling), and `srfuse bench --precision bf16` runs bf16 kernels where SRFuse "
+        "uses them (\"runs\" is the `kernels` its JSON reports). Their PSNR shows the accuracy "
+        "cost. SRFuse bf16 rounds convolution inputs and weights to bf16 and keeps sums, "
+        "epilogues and stored activations in fp32.",
     ]
     ncnn_options = next((r["info"].get("options") for rows in results.values() for r in rows
                          if r["engine"].name == "ncnn"), None)

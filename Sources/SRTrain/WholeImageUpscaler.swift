@@ -8,8 +8,12 @@ import SRRuntime
 public struct WholeImageUpscaler {
   public let network: any Network
   public let threads: Int
+  /// bf16 needs a host with bf16 kernels (`PrecisionChoice`).
+  public let precision: Precision
 
-  public init(network: any Network, threads: Int) { (self.network, self.threads) = (network, threads) }
+  public init(network: any Network, threads: Int, precision: Precision = .fp32) {
+    (self.network, self.threads, self.precision) = (network, threads, precision)
+  }
 
   /// The network's output for a whole image (no tiles: RRDBNet sees far beyond a tile's
   /// context). A size the network cannot take (x2 and x1 RRDBNets pixel-unshuffle their input)
@@ -25,7 +29,7 @@ public struct WholeImageUpscaler {
     }
     var graph = try network.graph(height: height, width: width)
     try PassManager(passes: Pipeline.inference).run(&graph)
-    let compiled = try CompiledNetwork(graph: graph, parameters: weights, threads: threads)
+    let compiled = try CompiledNetwork(graph: graph, parameters: weights, threads: threads, precision: precision)
     let output = try compiled.run(["input": Tensor(shape: [1, 3, height, width], data: input)])["output"]!
     let result = Image(width: output.shape[3], height: output.shape[2], channels: 3, planes: output.data)
     return result.cropped(width: image.width * network.scale, height: image.height * network.scale)

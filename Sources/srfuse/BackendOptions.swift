@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import SRCodegen
 import SRIR
 import SRPasses
 import SRRuntime
@@ -30,7 +31,7 @@ struct BackendOptions: ParsableArguments {
   @Option(name: .customLong("disable-pass"), help: "Skip this compiler pass or planning step (repeatable; jit backend).")
   var disablePass: [String] = []
 
-  @Option(help: "fp32, or bf16: convolution inputs and weights in bf16, sums, epilogues and activations in fp32 (jit backend; on CPUs with AVX512-BF16, else fp32 runs).")
+  @Option(help: precisionHelp)
   var precision = Precision.fp32
 
   /// A name of either pipeline (`bench --train` runs the training one); the pipeline that
@@ -40,12 +41,7 @@ struct BackendOptions: ParsableArguments {
     if precision == .bf16 && backend == .reference { throw ValidationError("--precision bf16 runs on the jit backend; the reference backend is fp32") }
   }
 
-  /// What `precision` runs as on this machine; says why on stderr when bf16 falls back to fp32.
-  func resolvedPrecision() -> PrecisionChoice {
-    let choice = PrecisionChoice(precision, target: .host)
-    if let reason = choice.fallbackReason { FileHandle.standardError.write(Data("warning: --precision bf16: \(reason)\n".utf8)) }
-    return choice
-  }
+  func resolvedPrecision() -> PrecisionChoice { resolve(precision) }
 
   /// `graph` made ready to run on the chosen backend, in `precision` (from `resolvedPrecision`).
   func prepare(_ graph: Graph, parameters: StateDict, threads: Int?, precision: PrecisionChoice) throws -> PreparedNetwork {
@@ -73,6 +69,17 @@ struct BackendOptions: ParsableArguments {
 }
 
 extension Precision: ExpressibleByArgument {}
+
+/// The help of every `--precision` option.
+let precisionHelp = ArgumentHelp(
+  "fp32, or bf16: convolution inputs and weights in bf16; sums, epilogues and activations in fp32 (jit; on CPUs with AVX512-BF16 other than Intel's, else fp32 runs).")
+
+/// What `precision` runs as on `target`; says why on stderr when bf16 falls back to fp32.
+func resolve(_ precision: Precision, target: TargetDescription = .host) -> PrecisionChoice {
+  let choice = PrecisionChoice(precision, target: target)
+  if let reason = choice.fallbackReason { FileHandle.standardError.write(Data("warning: --precision bf16: \(reason)\n".utf8)) }
+  return choice
+}
 
 /// A network bound to its weights for one input size, on some backend.
 struct PreparedNetwork {

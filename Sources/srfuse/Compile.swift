@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import SRAOT
+import SRRuntime
 
 struct Compile: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -15,8 +16,11 @@ struct Compile: ParsableCommand {
   @Option(help: "exe (upscales PNG files), lib (static library + C header), obj (the library as one object), llvm or asm (the kernels).")
   var emit = StandaloneOptions.Emit.exe
 
-  @Option(help: "The CPU to compile for: native, x86-64-v3 (AVX2 + FMA) or x86-64-v4 (AVX-512).")
+  @Option(help: "The CPU to compile for: native, x86-64-v3 (AVX2 + FMA), x86-64-v4 (AVX-512) or x86-64-v4-bf16 (AVX-512 with AVX512-BF16).")
   var targetCPU = "native"
+
+  @Option(help: precisionHelp)
+  var precision = Precision.fp32
 
   @Option(help: "The largest tile side the program runs, in input pixels, and its default.")
   var tile = 256
@@ -42,11 +46,13 @@ struct Compile: ParsableCommand {
     let standalone = StandaloneModel(
       name: model.name, scale: network.scale, inputMultiple: network.inputMultiple, postResize: model.postResize,
       parameters: model.parameters) { try network.graph(height: $0, width: $1) }
-    let options = StandaloneOptions(emit: emit, target: target, tile: tile, pad: tilePad, threads: threads ?? 0)
+    // For native, the host decides as `upscale` does; a named bf16 target is taken at its word.
+    let chosen = target.name == "native" ? resolve(precision, target: target.description).used : precision
+    let options = StandaloneOptions(emit: emit, target: target, tile: tile, pad: tilePad, threads: threads ?? 0, precision: chosen)
     let report: StandaloneBuilder.Report
     do { report = try StandaloneBuilder.build(standalone, options, to: output) } catch let error as SRAOT.CompileError { throw CLIError("\(error)") }
     let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
-    print("wrote \(report.files.joined(separator: ", ")) (\(String(format: "%.1f", Double(size) / 1048576)) MiB): \(model.name) x\(network.scale) for \(target.name), "
+    print("wrote \(report.files.joined(separator: ", ")) (\(String(format: "%.1f", Double(size) / 1048576)) MiB): \(model.name) x\(network.scale) for \(target.name) in \(chosen.rawValue), "
       + "\(report.kernels) kernels for tiles up to \(report.window)x\(report.window) (\(report.widths.count) widths), "
       + "\(String(format: "%.1f", Double(report.constantBytes) / 1048576)) MiB of weights, in \(String(format: "%.1f", milliseconds(since: started) / 1000)) s")
   }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SRImage
+import SRRuntime
 import SRTrain
 
 struct Eval: ParsableCommand {
@@ -36,6 +37,9 @@ struct Eval: ParsableCommand {
   @Option(help: "Threads (default: all cores).")
   var threads: Int?
 
+  @Option(help: precisionHelp)
+  var precision = Precision.fp32
+
   @Flag(help: "Print JSON instead of a table.")
   var json = false
 
@@ -45,6 +49,7 @@ struct Eval: ParsableCommand {
     if bicubic {
       guard modelOptions.model == nil, modelOptions.weights == nil else { throw ValidationError("--bicubic measures no network: drop --model and --weights") }
       guard let scale, scale >= 1 else { throw ValidationError("--bicubic needs --scale N (a positive integer)") }
+      guard precision == .fp32 else { throw ValidationError("--bicubic computes no convolutions: drop --precision") }
     } else if scale != nil {
       throw ValidationError("--scale goes with --bicubic; a network has its own scale")
     }
@@ -52,13 +57,15 @@ struct Eval: ParsableCommand {
 
   func run() throws {
     let name: String, factor: Int, upscale: (Image) throws -> Image
+    var used = Precision.fp32
     if bicubic, let scale {
       (name, factor) = ("bicubic", scale)
       upscale = { $0.resizedMatlabBicubic(scale: Double(scale)) }
     } else {
       let model = try modelOptions.resolve()
       guard model.postResize == nil else { throw CLIError("\(model.name) ends with a bicubic resize; evaluate the network it resizes instead") }
-      let upscaler = WholeImageUpscaler(network: model.network, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+      used = resolve(precision).used
+      let upscaler = WholeImageUpscaler(network: model.network, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, precision: used)
       (name, factor) = (model.name, model.network.scale)
       upscale = { try upscaler.upscale($0, weights: model.parameters) }
     }
@@ -75,7 +82,7 @@ struct Eval: ParsableCommand {
       func number(_ value: Double) -> Any { value.isFinite ? value : NSNull() }
       let images: [[String: Any]] = rows.map { ["name": $0.name, "psnr": number($0.psnr), "ssim": number($0.ssim)] }
       let object: [String: Any] = [
-        "model": name, "crop_border": cropBorder, "y_channel": yChannel, "images": images, "psnr": number(psnr), "ssim": number(ssim),
+        "model": name, "precision": used.rawValue, "crop_border": cropBorder, "y_channel": yChannel, "images": images, "psnr": number(psnr), "ssim": number(ssim),
       ]
       print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
       return

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SRAutodiff
+import SRCodegen
 import SRDSL
 import SRIR
 import SRPasses
@@ -43,11 +44,15 @@ struct Inspect: ParsableCommand {
   @Option(help: "With --training: the batch size.")
   var batch = 1
 
+  @Option(help: precisionHelp)
+  var precision = Precision.fp32
+
   func validate() throws {
     if after != nil, afterAll { throw ValidationError("give --after PASS or --after-all, not both") }
     if [model, graph, weights].allSatisfy({ $0 == nil }) { throw ValidationError("give --model, --graph or --weights") }
     if model != nil, graph != nil || weights != nil { throw ValidationError("--model names its own graph and weights") }
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, not \(batch)") }
+    if training && precision != .fp32 { throw ValidationError("training runs in fp32: --training takes no --precision bf16") }
   }
 
   func run() throws {
@@ -89,6 +94,23 @@ struct Inspect: ParsableCommand {
     if after == nil, !afterAll { print(written.text, terminator: "") }
     printSummary(written, height: height, width: width, postResize: postResize)
     try printPlan(optimized)
+    try printConvolutionKernels(optimized)
+  }
+
+  /// How the JIT computes the convolutions of one image on this machine, by algorithm.
+  private func printConvolutionKernels(_ optimized: Graph) throws {
+    let choice = resolve(precision)
+    var zeros: StateDict = [:]
+    for (name, shape) in optimized.parameters { zeros[name] = Tensor(zeros: shape) }
+    let lowered = try LoweredNetwork(graph: optimized, parameters: zeros, disabled: Set(disablePass), precision: choice.used)
+    var counts: [String: Int] = [:]
+    for step in lowered.steps {
+      if case .conv(let kernel, _, _, _, _) = step.kind, case .conv(let spec) = lowered.kernels[kernel] {
+        counts[spec.algorithm.description, default: 0] += 1
+      }
+    }
+    print("// jit convolutions with --precision \(choice.requested.rawValue)\(choice.fallbackReason == nil ? "" : " (fp32 here)") on \(TargetDescription.host.cpu): "
+      + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
   }
 
   /// What the JIT backend would allocate for the optimized graph.

@@ -71,6 +71,9 @@ public enum StandaloneBuilder {
     let step = roundUp(widthStep)
     let widths = Array(stride(from: step, to: window, by: step)) + [window]
 
+    if options.precision == .bf16 && !options.target.description.hasAVX512BF16 {
+      throw CompileError(description: "--precision bf16 needs a target with AVX512-BF16 (native on such a CPU, or x86-64-v4-bf16), not \(options.target.name)")
+    }
     // One lowering per canvas width; packed weights are shared between them.
     let packing = ConstantPacking()
     var variants: [(height: Int, width: Int, lowered: LoweredNetwork)] = []
@@ -80,7 +83,7 @@ public enum StandaloneBuilder {
         throw CompileError(description: "srfuse compile needs a network with one RGB input")
       }
       try PassManager(passes: Pipeline.inference).run(&graph)
-      variants.append((window, width, try LoweredNetwork(graph: graph, parameters: model.parameters, packing: packing)))
+      variants.append((window, width, try LoweredNetwork(graph: graph, parameters: model.parameters, packing: packing, precision: options.precision)))
     }
     var kernelNames: [KernelRequest: String] = [:]
     var kernels: [KernelRequest] = []

@@ -1,3 +1,4 @@
+import SRRuntime
 import SRIR
 
 /// What `srfuse compile` compiles: a network with its weights, independent of the DSL.
@@ -38,8 +39,10 @@ public struct StandaloneOptions {
   public var pad: Int
   /// The default number of threads; 0 means all cores of the machine it runs on.
   public var threads: Int
+  /// The convolutions' arithmetic; bf16 needs a target with AVX512-BF16.
+  public var precision: Precision
 
-  public init(emit: Emit, target: StandaloneTarget, tile: Int, pad: Int, threads: Int) {
-    (self.emit, self.target, self.tile, self.pad, self.threads) = (emit, target, tile, pad, threads)
+  public init(emit: Emit, target: StandaloneTarget, tile: Int, pad: Int, threads: Int, precision: Precision = .fp32) {
+    (self.emit, self.target, self.tile, self.pad, self.threads, self.precision) = (emit, target, tile, pad, threads, precision)
   }
 }

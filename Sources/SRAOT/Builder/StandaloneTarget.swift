@@ -8,7 +8,8 @@ public struct StandaloneTarget: Sendable {
   /// Names `__builtin_cpu_supports` knows: an x86-64 level, then single features.
   public var requiredFeatures: [String]
 
-  /// `native` (this machine), `x86-64-v3` (AVX2 + FMA) or `x86-64-v4` (AVX-512).
+  /// `native` (this machine), `x86-64-v3` (AVX2 + FMA), `x86-64-v4` (AVX-512) or
+  /// `x86-64-v4-bf16` (AVX-512 with AVX512-BF16, for bf16 programs).
   public static func named(_ name: String) throws -> StandaloneTarget {
     switch name {
     case "native":
@@ -23,8 +24,10 @@ public struct StandaloneTarget: Sendable {
       return StandaloneTarget(name: "x86-64-v3", description: .avx2, requiredFeatures: ["x86-64-v3"])
     case "x86-64-v4", "avx512":
       return StandaloneTarget(name: "x86-64-v4", description: .avx512, requiredFeatures: ["x86-64-v4"])
+    case "x86-64-v4-bf16", "avx512bf16":
+      return StandaloneTarget(name: "x86-64-v4-bf16", description: .avx512bf16, requiredFeatures: ["x86-64-v4", "avx512bf16"])
     default:
-      throw CompileError(description: "unknown --target-cpu '\(name)': use native, x86-64-v3 (AVX2 + FMA) or x86-64-v4 (AVX-512)")
+      throw CompileError(description: "unknown --target-cpu '\(name)': use native, x86-64-v3 (AVX2 + FMA), x86-64-v4 (AVX-512) or x86-64-v4-bf16 (AVX-512 with AVX512-BF16)")
     }
   }
 
