@@ -55,6 +55,11 @@ public struct ConvKernelSpec: Hashable, Sendable {
       ?? epilogue.blockMisalignment(channels: outChannels)
   }
 
+  /// Channels, kernel, size, resampling and epilogue, for files and messages (not the algorithm).
+  public var shapeKey: String {
+    "\(inChannels)->\(outChannels) k\(kernelSize) \(height)x\(width) x\(upsample) /\(downsample) \(epilogue.text)"
+  }
+
   public var inputHeight: Int { height / upsample * downsample }
   public var inputWidth: Int { width / upsample * downsample }
 
@@ -91,6 +96,26 @@ public enum ConvAlgorithm: Hashable, Sendable, CustomStringConvertible {
 
   /// Whether the kernel rounds its inputs and weights to bf16.
   public var isBF16: Bool { self == .directBF16 }
+
+  /// A stable name, for files: "direct", "winograd4", "winograd6", "bf16".
+  public var key: String {
+    switch self {
+    case .direct: "direct"
+    case .winograd(let m): "winograd\(m)"
+    case .directBF16: "bf16"
+    }
+  }
+
+  public init?(key: String) {
+    switch key {
+    case "direct": self = .direct
+    case "bf16": self = .directBF16
+    case _ where key.hasPrefix("winograd"):
+      guard let m = Int(key.dropFirst("winograd".count)) else { return nil }
+      self = .winograd(outputTile: m)
+    default: return nil
+    }
+  }
 }
 
 // MARK: Upsampling as sub-pixel phases

@@ -5,9 +5,10 @@ import SRIR
 /// `WinogradTransform`) with the signature and contract of `ConvKernelGenerator`'s kernels:
 /// output rows [rowBegin, rowEnd) of every output channel, the epilogue, the halo they own.
 ///
-/// Output tiles of m x m pixels start at rowBegin (every m rows) and at column 0 (every m
-/// columns); a tile reaching past rowEnd or the right edge is computed whole and stored in
-/// part, and input pixels beyond the halo read as zeros. The tiles of one tile row go in
+/// Output tiles of m x m pixels sit on a fixed grid, every m rows and columns from (0, 0), so
+/// a pixel's arithmetic never depends on how rows are split between calls (threads, or the
+/// standalone runtime's pool): a tile reaching outside [rowBegin, rowEnd) or past the right
+/// edge is computed whole and stored in part, and input pixels beyond the halo read as zeros. The tiles of one tile row go in
 /// chunks, each in three phases over stack scratch sized to stay in L2:
 /// 1. input transform: V[ξ][tile][input channel] = (Bᵀ d B)[ξ] for the n x n input pixels d
 ///    of each tile, ξ the n² transform positions;
@@ -84,10 +85,11 @@ private struct WinogradEmitter {
     transformedInput = ir.stackScratch(floats: positions * chunkTiles * spec.inChannels)
     products = ir.stackScratch(floats: positions * chunkTiles * spec.outChannels)
     operands = ir.epilogueOperands(spec.epilogue, array: ir.parameter(3))
-    let tileRows = ir.divide(ir.add(ir.sub(rowEnd, rowBegin), m - 1), m)
+    // The tile rows that hold rows [rowBegin, rowEnd) (the first and last may hold others).
+    let firstTileRow = ir.divide(rowBegin, m), endTileRow = ir.divide(ir.add(rowEnd, m - 1), m)
     let fullChunks = tilesAcross / chunkTiles, lastChunk = tilesAcross % chunkTiles
-    ir.forEach(from: ir.constant(0), to: tileRows) { tileRow in
-      let y0 = ir.add(rowBegin, ir.mul(tileRow, m))
+    ir.forEach(from: firstTileRow, to: endTileRow) { tileRow in
+      let y0 = ir.mul(tileRow, m)
       ir.forEach(count: fullChunks) { chunk in emitChunk(y0: y0, firstTile: ir.mul(chunk, chunkTiles), tiles: chunkTiles) }
       if lastChunk > 0 { emitChunk(y0: y0, firstTile: ir.constant(fullChunks * chunkTiles), tiles: lastChunk) }
     }
@@ -204,7 +206,8 @@ private struct WinogradEmitter {
 
   private func emitOutputTransform(y0: LLVMValueRef, tileColumn: LLVMValueRef, chunkTile: LLVMValueRef) {
     let x0 = ir.mul(tileColumn, m)
-    let whole = ir.and(ir.lessThan(ir.add(y0, m - 1), rowEnd), ir.lessThan(ir.constant(m - 1), ir.sub(ir.constant(spec.width), x0)))
+    let rowsInside = ir.and(ir.lessThan(ir.add(rowBegin, -1), y0), ir.lessThan(ir.add(y0, m - 1), rowEnd))
+    let whole = ir.and(rowsInside, ir.lessThan(ir.constant(m - 1), ir.sub(ir.constant(spec.width), x0)))
     // Output pixel (y0, x0) of block 0, halo coordinates, as an offset into any tensor of the
     // output's geometry (the output and `.add` operands).
     let tileOffset = ir.add(ir.mul(ir.add(y0, 1), rowFloats), ir.mul(ir.add(x0, 1), block))
@@ -236,7 +239,9 @@ private struct WinogradEmitter {
         } otherwise: {
           for i in 0..<m {
             for j in 0..<m {
-              let stored = ir.and(ir.lessThan(ir.add(y0, i), rowEnd), ir.lessThan(ir.add(x0, j), ir.constant(spec.width)))
+              let row = ir.add(y0, i)
+              let rowStored = ir.and(ir.lessThan(ir.add(rowBegin, -1), row), ir.lessThan(row, rowEnd))
+              let stored = ir.and(rowStored, ir.lessThan(ir.add(x0, j), ir.constant(spec.width)))
               ir.when(stored) { storePixel(i, j) }
             }
           }

@@ -74,18 +74,14 @@ public struct WinogradTransform: Sendable {
   /// G g Gᵀ for one 3x3 kernel (row-major), n x n row-major, in Double.
   public func transformedWeights(_ g: [Double]) -> [Double] {
     precondition(g.count == r * r)
-    var gGt = [Double](repeating: 0, count: r * n)  // (g Gᵀ): r x n
-    for row in 0..<r {
-      for column in 0..<n {
-        gGt[row * n + column] = (0..<r).reduce(0) { $0 + g[row * r + $1] * weightTransform[column][$1] }
-      }
+    return (0..<n * n).map { position in (0..<r * r).reduce(0) { $0 + weightCoefficients[position * r * r + $1] * g[$1] } }
+  }
+
+  /// (G g Gᵀ)[a][b] = Σ G[a][ky] G[b][kx] g[ky][kx]: the 9 coefficients of each of the n²
+  /// positions (row-major a, b), position-major, so packing is one dot product per position.
+  public var weightCoefficients: [Double] {
+    (0..<n * n).flatMap { position in
+      (0..<r * r).map { tap in weightTransform[position / n][tap / r] * weightTransform[position % n][tap % r] }
     }
-    var result = [Double](repeating: 0, count: n * n)
-    for row in 0..<n {
-      for column in 0..<n {
-        result[row * n + column] = (0..<r).reduce(0) { $0 + weightTransform[row][$1] * gGt[$1 * n + column] }
-      }
-    }
-    return result
   }
 }

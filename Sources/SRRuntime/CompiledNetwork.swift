@@ -48,15 +48,17 @@ public final class CompiledNetwork: @unchecked Sendable {
   /// The accumulator of each output that is a sum over the images.
   private var accumulatedOutputs: [String: Int] = [:]
 
-  /// `precision` bf16 needs a target with bf16 kernels (`PrecisionChoice` tells).
+  /// `precision` bf16 needs a target with bf16 kernels (`PrecisionChoice` tells); `tuner`
+  /// (for `target`) picks each convolution's algorithm.
   public convenience init(graph optimized: Graph, parameters: StateDict, threads: Int? = nil, disabled: Set<String> = [],
-                          target: TargetDescription = .host, precision: Precision = .fp32) throws {
-    try self.init(graph: optimized, parameter: { parameters[$0] }, threads: threads, disabled: disabled, target: target, precision: precision)
+                          target: TargetDescription = .host, precision: Precision = .fp32, tuner: ConvTuner? = nil) throws {
+    try self.init(graph: optimized, parameter: { parameters[$0] }, threads: threads, disabled: disabled, target: target, precision: precision,
+                  tuner: tuner)
   }
 
   /// The same with each parameter given by name (from a flat buffer, say: no state dict).
   public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, threads: Int? = nil, disabled: Set<String> = [],
-              target: TargetDescription = .host, precision: Precision = .fp32) throws {
+              target: TargetDescription = .host, precision: Precision = .fp32, tuner: ConvTuner? = nil) throws {
     if precision == .bf16 && !target.hasAVX512BF16 {
       throw CompileError(description: "bf16 kernels need AVX512-BF16, which target \(target.cpu) does not have")
     }
@@ -66,7 +68,7 @@ public final class CompiledNetwork: @unchecked Sendable {
     outputShapes = Dictionary(uniqueKeysWithValues: optimized.outputs.map { ($0.name, optimized[$0.id].shape) })
     let image = batch == 1 ? optimized : try optimized.withBatch(1)
     let lowered = try LoweredNetwork(
-      graph: image, parameter: parameter, disabled: disabled, threads: pool.threads, imagesPerRun: batch, precision: precision)
+      graph: image, parameter: parameter, disabled: disabled, threads: pool.threads, imagesPerRun: batch, precision: precision, tuner: tuner)
     self.lowered = lowered
     // An impossible size is an error, not an allocation failure in the middle of a run.
     guard UInt64(lowered.plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {

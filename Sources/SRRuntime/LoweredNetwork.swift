@@ -33,6 +33,14 @@ public struct LoweredNetwork {
   /// Images one run averages its losses over (the batch, run image by image).
   public let imagesPerRun: Int
 
+  /// The kernel spec of every convolution step, in order (what `inspect` and `bench` report).
+  public var convolutionSpecs: [ConvKernelSpec] {
+    steps.compactMap { step in
+      guard case .conv(let kernel, _, _, _, _) = step.kind, case .conv(let spec) = kernels[kernel] else { return nil }
+      return spec
+    }
+  }
+
   /// A blocked activation: its float offset in the arena and its geometry (padded channels).
   public struct Region: Sendable {
     public var offset: Int
@@ -103,21 +111,21 @@ public struct LoweredNetwork {
   /// image's loss and loss gradient are scaled by 1/imagesPerRun, so the accumulated sums are
   /// the batch's means.
   /// `precision` bf16 compiles the forward convolutions to bf16 kernels (the target must have
-  /// them: see `PrecisionChoice`).
+  /// them: see `PrecisionChoice`); `tuner` then picks each convolution's algorithm.
   public init(graph optimized: Graph, parameters: StateDict, disabled: Set<String> = [], threads: Int = 1,
-              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32) throws {
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32, tuner: ConvTuner? = nil) throws {
     try self.init(graph: optimized, parameter: { parameters[$0] }, disabled: disabled, threads: threads, packing: packing,
-                  imagesPerRun: imagesPerRun, precision: precision)
+                  imagesPerRun: imagesPerRun, precision: precision, tuner: tuner)
   }
 
   /// The same with each parameter given by name (from a flat buffer, say: no state dict).
   public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, disabled: Set<String> = [], threads: Int = 1,
-              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32) throws {
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32, tuner: ConvTuner? = nil) throws {
     (graph, plan) = try Self.plan(optimized, disabled: disabled)
     perRunValues = Set(zip(graph.nodes.indices, graph.stateValues()).filter(\.1).map(\.0))
     self.imagesPerRun = imagesPerRun
     var lowering = Lowering(graph: graph, plan: plan, parameter: parameter, threads: threads, packing: packing ?? ConstantPacking(),
-                            imagesPerRun: imagesPerRun, precision: precision)
+                            imagesPerRun: imagesPerRun, precision: precision, tuner: tuner)
     var plainReads = Set<ValueID>()
     for (id, node) in graph.nodes.enumerated() {
       if lowering.isConstant[id] {
@@ -256,13 +264,14 @@ private struct Lowering {
   let readUpsampled: Set<ValueID>
 
   let precision: Precision
+  let tuner: ConvTuner?
 
   init(
     graph: Graph, plan: BufferPlan, parameter: @escaping (String) -> Tensor?, threads: Int, packing: ConstantPacking, imagesPerRun: Int,
-    precision: Precision
+    precision: Precision, tuner: ConvTuner?
   ) {
     (self.graph, self.plan, self.parameter, self.threads, self.packing) = (graph, plan, parameter, threads, packing)
-    self.precision = precision
+    (self.precision, self.tuner) = (precision, tuner)
     isConstant = graph.constantValues()
     self.imagesPerRun = imagesPerRun
     // Each reduction adds into the accumulator of the value its sum ends in, following its only
@@ -496,10 +505,11 @@ private struct Lowering {
     guard a.conv.stride == 1, a.conv.groups == 1, weight.shape[3] == k, k == 1 || k == 3, a.conv.padding == k / 2 else {
       throw CompileError(description: "node %\(id): the JIT compiles stride-1, ungrouped 1x1 and 3x3 'same' convolutions only, not \(weight.shape[2])x\(weight.shape[3]) with stride \(a.conv.stride), padding \(a.conv.padding), groups \(a.conv.groups) (use --backend reference)")
     }
-    let spec = ConvKernelSpec(inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
+    var spec = ConvKernelSpec(inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
                               kernelSize: k, height: node.shape[2], width: node.shape[3], upsample: a.upsample, downsample: a.downsample,
                               epilogue: a.epilogue, algorithm: precision.convAlgorithm(downsample: a.downsample))
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
+    if let tuner { spec.algorithm = try tuner.algorithm(for: spec) }
     let index = kernel(.conv(spec))
     // The packed layout depends on the channels, kernel size, resampling and algorithm, not the size.
     let key = "%\(node.inputs[1])\(transposed ? " transposed" : "") \(weight.shape) \(spec.inChannels)->\(spec.outChannels) k\(k) x\(a.upsample) /\(a.downsample) \(spec.algorithm)"
@@ -511,7 +521,7 @@ private struct Lowering {
     recipes.append(.init(buffer: weights, value: node.inputs[1], packing: .convWeights(spec, trueOut: trueOut, trueIn: trueIn, transposedGroups: transposed ? a.conv.groups : nil)))
     let operands = try epilogueOperands(a.epilogue, Array(node.inputs.dropFirst(2)), channels: spec.outChannels, node: id)
     let resampling = a.upsample > 1 ? " upsample x\(a.upsample)" : a.downsample > 1 ? " block sums /\(a.downsample)" : ""
-    let arithmetic = spec.algorithm.isBF16 ? " bf16" : ""
+    let arithmetic = spec.algorithm == .direct ? "" : spec.algorithm.isBF16 ? " bf16" : " \(spec.algorithm)"
     append("conv \(trueIn)->\(trueOut) \(k)x\(k)\(arithmetic) at \(node.shape[2])x\(node.shape[3])\(resampling) \(a.epilogue.text)",
            .conv(kernel: index, input: region(node.inputs[0]).offset, output: region(id), weights: weights, operands: operands))
   }

@@ -34,6 +34,9 @@ struct BackendOptions: ParsableArguments {
   @Option(help: precisionHelp)
   var precision = Precision.fp32
 
+  @Option(help: tuningHelp)
+  var tuning = defaultTuning
+
   /// A name of either pipeline (`bench --train` runs the training one); the pipeline that
   /// runs checks the names again against its own passes.
   func validate() throws {
@@ -43,15 +46,18 @@ struct BackendOptions: ParsableArguments {
 
   func resolvedPrecision() -> PrecisionChoice { resolve(precision) }
 
-  /// `graph` made ready to run on the chosen backend, in `precision` (from `resolvedPrecision`).
-  func prepare(_ graph: Graph, parameters: StateDict, threads: Int?, precision: PrecisionChoice) throws -> PreparedNetwork {
+  /// `graph` made ready to run on the chosen backend, in `precision` (from `resolvedPrecision`),
+  /// its convolutions chosen by `tuner` (from `makeTuner`, one per command).
+  func prepare(
+    _ graph: Graph, parameters: StateDict, threads: Int?, precision: PrecisionChoice, tuner: ConvTuner?
+  ) throws -> PreparedNetwork {
     let started = DispatchTime.now().uptimeNanoseconds
     switch backend {
     case .reference:
       let interpreter = try ReferenceInterpreter(graph: graph, parameters: parameters, threads: threads)
       let scale = graph[graph.outputs[0].id].shape[2] / graph[graph.inputs[0].id].shape[2]
       return PreparedNetwork(
-        multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: 0,
+        multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: 0, algorithms: [],
         run: PipelineNetwork.copying(scale: scale) { input, progress in
           try interpreter.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
         })
@@ -59,9 +65,12 @@ struct BackendOptions: ParsableArguments {
       var optimized = graph
       try PassManager(passes: Pipeline.inference, disabled: Set(disablePass)).run(&optimized)
       let network = try CompiledNetwork(
-        graph: optimized, parameters: parameters, threads: threads, disabled: Set(disablePass), precision: precision.used)
+        graph: optimized, parameters: parameters, threads: threads, disabled: Set(disablePass), precision: precision.used, tuner: tuner)
       // The result goes straight into the pipeline's tile buffer.
-      return PreparedNetwork(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: network.compileMilliseconds) { input, output, progress in
+      return PreparedNetwork(
+        multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: network.compileMilliseconds,
+        algorithms: network.lowered.convolutionSpecs.map(\.algorithm)
+      ) { input, output, progress in
         _ = try network.run(["input": input], writingInto: ["output": output]) { done, total in progress(Double(done) / Double(total)) }
       }
     }
@@ -73,6 +82,22 @@ extension Precision: ExpressibleByArgument {}
 /// The help of every `--precision` option.
 let precisionHelp = ArgumentHelp(
   "fp32, or bf16: convolution inputs and weights in bf16; sums, epilogues and activations in fp32 (jit; on CPUs with AVX512-BF16 other than Intel's, else fp32 runs).")
+
+extension ConvTuner.Mode: ExpressibleByArgument {}
+
+/// The help of every `--tuning` option.
+let tuningHelp = ArgumentHelp(
+  "off (direct kernels), cached (each convolution shape's fastest kernel on this CPU, timed once and kept in $XDG_CACHE_HOME/srfuse) or full (time them all again). Default: $SRFUSE_TUNING, else cached.")
+
+/// `--tuning`'s default: $SRFUSE_TUNING (the tests pin off), else cached.
+let defaultTuning = ProcessInfo.processInfo.environment["SRFUSE_TUNING"].flatMap(ConvTuner.Mode.init(rawValue:)) ?? .cached
+
+/// The tuner for `mode` on the host, over the default cache file; nil for off.
+func makeTuner(_ mode: ConvTuner.Mode, threads: Int?) -> ConvTuner? {
+  guard mode != .off else { return nil }
+  let cache = TuningCache.defaultPath.map { TuningCache(path: $0) }
+  return ConvTuner(mode: mode, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, cache: cache)
+}
 
 /// What `precision` runs as on `target`; says why on stderr when bf16 falls back to fp32.
 func resolve(_ precision: Precision, target: TargetDescription = .host) -> PrecisionChoice {
@@ -89,6 +114,8 @@ struct PreparedNetwork {
   let prepareMilliseconds: Double
   /// The part of `prepareMilliseconds` spent compiling kernels not compiled before.
   let compileMilliseconds: Double
+  /// How each convolution is computed (jit; empty for the interpreter).
+  let algorithms: [ConvAlgorithm]
   let run: PipelineNetwork.Run
 }
 

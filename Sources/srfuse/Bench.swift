@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import SRCodegen
 import SRIR
 import SRRuntime
 
@@ -77,7 +78,8 @@ struct Bench: ParsableCommand {
 
     let graph = try model.network.graph(height: height, width: width)
     let precision = backendOptions.resolvedPrecision()
-    let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: precision)
+    let tuner = backendOptions.backend == .jit ? makeTuner(backendOptions.tuning, threads: threadCount) : nil
+    let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: precision, tuner: tuner)
     // Run as one tile through the C runtime's pipeline, as `upscale --tile 0` runs an image.
     func runOnce(_ network: PreparedNetwork) throws -> Tensor {
       let pipeline = PipelineNetwork(scale: model.network.scale, inputMultiple: model.network.inputMultiple, postResize: nil, run: network.run)
@@ -100,7 +102,8 @@ struct Bench: ParsableCommand {
     // bf16 is measured against fp32 on the same input.
     var agreement: OutputAgreement?
     if precision.used == .bf16, let output {
-      let fp32 = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: PrecisionChoice(.fp32, target: .host))
+      let fp32 = try backendOptions.prepare(
+        graph, parameters: model.parameters, threads: threadCount, precision: PrecisionChoice(.fp32, target: .host), tuner: nil)
       agreement = OutputAgreement(output, try runOnce(fp32))
     }
     let gflop = 2 * Double(network.multiplyAdds) / 1e9
@@ -114,6 +117,8 @@ struct Bench: ParsableCommand {
       ("gflops", gflops), ("peak_gflops", peak), ("percent_of_peak", 100 * gflops / peak),
       ("compile_ms", network.compileMilliseconds), ("prepare_ms", network.prepareMilliseconds),
       ("precision", precision.used.rawValue), ("kernels", precision.kernels), ("peak_instruction", peakName),
+      ("tuning", tuner?.mode.rawValue ?? "off"), ("tuning_ms", tuner?.tuningMilliseconds ?? 0),
+      ("convolution_algorithms", algorithmCounts(network.algorithms)),
     ] + (agreement.map { [("psnr_vs_fp32_db", $0.psnr), ("max_difference_vs_fp32", $0.maxDifference)] } ?? [])
     if json {
       print(jsonObject(report))
@@ -121,6 +126,7 @@ struct Bench: ParsableCommand {
       print("\(model.name) \(height)x\(width), \(backend.rawValue) backend, \(precision.kernels), \(threadCount) threads, median of \(repeats): "
         + String(format: "%.1f ms, %.1f GFLOP/s = %.1f%% of the measured %@ peak (%.1f GFLOP/s); compile %.1f ms, prepare %.1f ms in all",
                  median, gflops, 100 * gflops / peak, peakName, peak, network.compileMilliseconds, network.prepareMilliseconds))
+      print("convolutions: \(algorithmCounts(network.algorithms)) (--tuning \(tuner?.mode.rawValue ?? "off")\(tuner.map { String(format: ", %.0f ms timing kernels", $0.tuningMilliseconds) } ?? ""))")
       if let agreement {
         print(String(format: "bf16 against fp32 on this input: PSNR %.2f dB, largest difference %.5f (%.2f/255)",
                      agreement.psnr, agreement.maxDifference, agreement.maxDifference * 255))
@@ -148,6 +154,11 @@ func benchPattern(_ shape: [Int], phase: Float = 0) -> Tensor {
     return 0.5 + 0.5 * sin(Float(x) * 0.3 + Float(c) + phase) * cos(Float(y) * 0.2 - phase)
   }
   return Tensor(shape: shape, data: data)
+}
+
+/// "n algorithm, ..." of the convolution steps, e.g. "3 direct, 348 winograd F4".
+func algorithmCounts(_ algorithms: [ConvAlgorithm]) -> String {
+  Dictionary(grouping: algorithms, by: \.description).sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key)" }.joined(separator: ", ")
 }
 
 /// A flat JSON object with keys in the given order.

@@ -22,6 +22,9 @@ struct Compile: ParsableCommand {
   @Option(help: precisionHelp)
   var precision = Precision.fp32
 
+  @Option(help: ArgumentHelp("With --target-cpu native: " + (tuningHelp.abstract) + " Other targets get direct kernels."))
+  var tuning = defaultTuning
+
   @Option(help: "The largest tile side the program runs, in input pixels, and its default.")
   var tile = 256
 
@@ -48,7 +51,9 @@ struct Compile: ParsableCommand {
       parameters: model.parameters) { try network.graph(height: $0, width: $1) }
     // For native, the host decides as `upscale` does; a named bf16 target is taken at its word.
     let chosen = target.name == "native" ? resolve(precision, target: target.description).used : precision
-    let options = StandaloneOptions(emit: emit, target: target, tile: tile, pad: tilePad, threads: threads ?? 0, precision: chosen)
+    // Tuned on this machine, so only for it; the same cache as `upscale`, so the same kernels.
+    let tuner = target.name == "native" ? makeTuner(tuning, threads: threads) : nil
+    let options = StandaloneOptions(emit: emit, target: target, tile: tile, pad: tilePad, threads: threads ?? 0, precision: chosen, tuner: tuner)
     let report: StandaloneBuilder.Report
     do { report = try StandaloneBuilder.build(standalone, options, to: output) } catch let error as SRAOT.CompileError { throw CLIError("\(error)") }
     let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0

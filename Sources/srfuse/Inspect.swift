@@ -47,6 +47,9 @@ struct Inspect: ParsableCommand {
   @Option(help: precisionHelp)
   var precision = Precision.fp32
 
+  @Option(help: tuningHelp)
+  var tuning = defaultTuning
+
   func validate() throws {
     if after != nil, afterAll { throw ValidationError("give --after PASS or --after-all, not both") }
     if [model, graph, weights].allSatisfy({ $0 == nil }) { throw ValidationError("give --model, --graph or --weights") }
@@ -97,20 +100,26 @@ struct Inspect: ParsableCommand {
     try printConvolutionKernels(optimized)
   }
 
-  /// How the JIT computes the convolutions of one image on this machine, by algorithm.
+  /// How the JIT computes the convolutions of one image on this machine: by algorithm, and for
+  /// each shape the tuner timed, its choice and every candidate's GFLOP/s.
   private func printConvolutionKernels(_ optimized: Graph) throws {
     let choice = resolve(precision)
+    let tuner = makeTuner(tuning, threads: nil)
     var zeros: StateDict = [:]
     for (name, shape) in optimized.parameters { zeros[name] = Tensor(zeros: shape) }
-    let lowered = try LoweredNetwork(graph: optimized, parameters: zeros, disabled: Set(disablePass), precision: choice.used)
-    var counts: [String: Int] = [:]
-    for step in lowered.steps {
-      if case .conv(let kernel, _, _, _, _) = step.kind, case .conv(let spec) = lowered.kernels[kernel] {
-        counts[spec.algorithm.description, default: 0] += 1
-      }
+    let lowered = try LoweredNetwork(graph: optimized, parameters: zeros, disabled: Set(disablePass), precision: choice.used, tuner: tuner)
+    let specs = lowered.convolutionSpecs
+    print("// jit convolutions with --precision \(choice.requested.rawValue)\(choice.fallbackReason == nil ? "" : " (fp32 here)"), --tuning \(tuning.rawValue), on \(TuningCache.hostCPU): "
+      + algorithmCounts(specs.map(\.algorithm)))
+    guard let tuner else { return }
+    var shown = Set<String>()
+    for spec in specs {
+      var untuned = spec
+      untuned.algorithm = choice.used == .bf16 ? .directBF16 : .direct
+      guard let measured = tuner.choices[untuned], shown.insert(spec.shapeKey).inserted else { continue }
+      let rates = measured.gflops.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(separator: ", ")
+      print("//   conv \(spec.shapeKey): \(spec.algorithm) (GFLOP/s \(rates)\(measured.fromCache ? ", cached" : ""))")
     }
-    print("// jit convolutions with --precision \(choice.requested.rawValue)\(choice.fallbackReason == nil ? "" : " (fp32 here)") on \(TargetDescription.host.cpu): "
-      + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
   }
 
   /// What the JIT backend would allocate for the optimized graph.

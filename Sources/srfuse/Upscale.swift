@@ -41,7 +41,8 @@ struct Upscale: ParsableCommand {
   func run() throws {
     let jobs = try ImagePipeline.planJobs(inputs: inputs, output: output)
     let model = try modelOptions.resolve()
-    let network = makeNetwork(model, precision: backendOptions.resolvedPrecision())
+    let tuner = backendOptions.backend == .jit ? makeTuner(backendOptions.tuning, threads: threads) : nil
+    let network = makeNetwork(model, precision: backendOptions.resolvedPrecision(), tuner: tuner)
     let settings = ImagePipeline.Settings(tile: tile, pad: tilePad, outscale: outscale, alpha: alpha)
     // The C runtime's pipeline streams each image: rows are read, upscaled strip by strip and
     // written as they are finished.
@@ -50,14 +51,14 @@ struct Upscale: ParsableCommand {
   }
 
   /// Runs each tile on the chosen backend; the network is prepared once per tile size.
-  func makeNetwork(_ model: ResolvedModel, precision: PrecisionChoice) -> PipelineNetwork {
+  func makeNetwork(_ model: ResolvedModel, precision: PrecisionChoice, tuner: ConvTuner?) -> PipelineNetwork {
     var prepared: [[Int]: PreparedNetwork] = [:]
     let network = model.network
     return PipelineNetwork(scale: network.scale, inputMultiple: network.inputMultiple, postResize: model.postResize) { input, output, progress in
       let key = [input.shape[2], input.shape[3]]
       if prepared[key] == nil {
         let graph = try network.graph(height: key[0], width: key[1])
-        prepared[key] = try backendOptions.prepare(graph, parameters: model.parameters, threads: threads, precision: precision)
+        prepared[key] = try backendOptions.prepare(graph, parameters: model.parameters, threads: threads, precision: precision, tuner: tuner)
       }
       try prepared[key]!.run(input, output, progress)
     }

@@ -23,8 +23,10 @@ enum Paths {
   }
 }
 
+/// Runs srfuse with kernel tuning off unless `environment` or the arguments say otherwise, so
+/// outputs do not depend on which kernels timed faster (tests of tuning give their own cache).
 func srfuse(_ arguments: [String], environment: [String: String] = [:], in folder: URL? = nil) throws -> CLIResult {
-  try runProgram(Paths.binary.path, arguments, environment: environment, in: folder)
+  try runProgram(Paths.binary.path, arguments, environment: ["SRFUSE_TUNING": "off"].merging(environment) { $1 }, in: folder)
 }
 
 /// Runs any program (srfuse, a compiled upscaler, cc) and collects its output.

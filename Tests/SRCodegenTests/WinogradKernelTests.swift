@@ -44,13 +44,17 @@ extension ConvKernelTests {
     try checkWinograd(Case(trueIn: 192, trueOut: 32, height: 5, width: 150, epilogue: [.bias]), splits: [2])
   }
 
+  /// Tiles sit on a fixed grid, so any row split (threads) gives the bits of one call.
   func testWinogradRowSplitsMatchOneCallBitForBit() throws {
-    var testCase = Case(trueIn: 48, trueOut: 32, height: 16, width: 20, epilogue: [.bias, .add])
-    testCase.algorithm = .winograd(outputTile: 4)
-    // Splits on the tile grid (multiples of 4 from the call's first row) compute the same tiles.
-    let whole = try check(testCase, tolerance: 1e-4)
-    let split = try check(testCase, splits: [4, 12], tolerance: 1e-4)
-    XCTAssertEqual(whole.map(\.bitPattern), split.map(\.bitPattern))
+    for m in WinogradTransform.supportedTileSizes {
+      var testCase = Case(trueIn: 48, trueOut: 32, height: 17, width: 20, epilogue: [.bias, .add])
+      testCase.algorithm = .winograd(outputTile: m)
+      let whole = try check(testCase, tolerance: 1e-4)
+      for splits in [[4, 12], [1, 6, 7, 15], [5], [16]] {
+        let split = try check(testCase, splits: splits, tolerance: 1e-4)
+        XCTAssertEqual(whole.map(\.bitPattern), split.map(\.bitPattern), "F\(m) split at \(splits)")
+      }
+    }
   }
 
   func testWinogradAVX2Path() throws {

@@ -138,16 +138,18 @@ static void run_move(void *context, int begin, int end) {
   }
 }
 
-// A tile smaller than the variant computes only its own rows and columns; the pixels just
-// below and right of them are the zero halo its own size would have had, so they are zeroed
-// for the next step to read (the kernels zero the real halo, and compute every column).
+// A tile smaller than the variant computes only its own rows and columns; everything below
+// and right of them is zeroed for the next step to read: the pixels next to them are the zero
+// halo its own size would have had, and Winograd kernels read a few pixels further, which the
+// JIT's kernels for the tile's own size read as zeros (so both give the same bits).
 static void zero_virtual_halo(float *arena, const srf_region *region, int rows, int columns) {
   size_t row = (size_t)(region->width + 2) * BLOCK, plane = (size_t)(region->height + 2) * row;
   for (int block = 0; block < region->blocks; block++) {
     float *base = arena + region->offset + block * plane;
-    if (rows < region->height) memset(base + (rows + 1) * row, 0, row * sizeof(float));
+    if (rows < region->height) memset(base + (rows + 1) * row, 0, (region->height - rows + 1) * row * sizeof(float));
     if (columns < region->width) {
-      for (int y = 0; y < rows; y++) memset(base + (y + 1) * row + (columns + 1) * BLOCK, 0, BLOCK * sizeof(float));
+      size_t beyond = (size_t)(region->width - columns + 1) * BLOCK;
+      for (int y = 0; y < rows; y++) memset(base + (y + 1) * row + (columns + 1) * BLOCK, 0, beyond * sizeof(float));
     }
   }
 }

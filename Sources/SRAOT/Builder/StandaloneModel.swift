@@ -41,8 +41,11 @@ public struct StandaloneOptions {
   public var threads: Int
   /// The convolutions' arithmetic; bf16 needs a target with AVX512-BF16.
   public var precision: Precision
+  /// Chooses each convolution's algorithm (for the host: `native` builds only).
+  public var tuner: ConvTuner?
 
-  public init(emit: Emit, target: StandaloneTarget, tile: Int, pad: Int, threads: Int, precision: Precision = .fp32) {
+  public init(emit: Emit, target: StandaloneTarget, tile: Int, pad: Int, threads: Int, precision: Precision = .fp32, tuner: ConvTuner? = nil) {
     (self.emit, self.target, self.tile, self.pad, self.threads, self.precision) = (emit, target, tile, pad, threads, precision)
+    self.tuner = tuner
   }
 }
