@@ -13,7 +13,10 @@ ONNX (static shapes, one file per input size) for ONNX Runtime and OpenVINO.
 
 Engines (rows; `--skip NAME` drops the rows named NAME or NAME-*, e.g. `--skip openvino`):
     srfuse            `srfuse bench --model realesrgan-x4plus --image IN.png --json --save-output`
-                      (the default JIT backend: fused, JIT-compiled kernels)
+                      (the default JIT backend: fused, JIT-compiled kernels, each convolution's
+                      chosen by timing on this CPU, `--tuning cached` over a cache in the work
+                      directory, so its setup time includes the timing)
+    srfuse-direct     the same with `--tuning off` (direct kernels only)
     srfuse-reference  the same with `--backend reference` (the unoptimized interpreter)
     srfuse-bf16       the same with `--precision bf16` (bf16 kernels on CPUs with AVX512-BF16
                       that SRFuse uses them on; fp32 elsewhere, and the row says so)
@@ -92,7 +95,8 @@ class Engine:
 
 
 ENGINES = [
-    Engine("srfuse", "SRFuse (JIT: fused, compiled kernels)", "SRFuse", [], []),
+    Engine("srfuse", "SRFuse (JIT: fused, compiled kernels, tuned)", "SRFuse", [], []),
+    Engine("srfuse-direct", "SRFuse, direct kernels only (--tuning off)", "SRFuse", [], []),
     Engine("srfuse-reference", "SRFuse reference interpreter", "SRFuse", [], []),
     Engine("srfuse-bf16", "SRFuse --precision bf16", "SRFuse", [], [], precision="bf16", extra=True),
     Engine("torch", "PyTorch eager", "PyTorch", [], ["torch"]),
@@ -583,14 +587,16 @@ def check_srfuse(path):
              f"`swift build -c release --product srfuse`, pass --srfuse PATH, or --skip srfuse.")
 
 
-def run_srfuse(args, size, input_png, directory, backend, precision="fp32"):
+def run_srfuse(args, size, input_png, directory, backend, precision="fp32", tuning="cached"):
     import numpy as np
-    out_png = Path(directory) / f"srfuse-{backend}-{precision}-{size}.png"
+    out_png = Path(directory) / f"srfuse-{backend}-{precision}-{tuning}-{size}.png"
     cmd = [args.srfuse.resolve(), "bench", "--model", SRFUSE_MODEL, "--image", input_png,
-           "--backend", backend, "--precision", precision, "--threads", args.threads,
-           "--repeats", args.srfuse_repeats, "--warmup", args.srfuse_warmup, "--json",
-           "--save-output", out_png]
-    env = dict(os.environ, SRFUSE_MODELS=str(MODELS_DIR))
+           "--backend", backend, "--precision", precision, "--tuning", tuning,
+           "--threads", args.threads, "--repeats", args.srfuse_repeats,
+           "--warmup", args.srfuse_warmup, "--json", "--save-output", out_png]
+    # A tuning cache of this run's own: the tuned row's setup includes timing its kernels.
+    env = dict(os.environ, SRFUSE_MODELS=str(MODELS_DIR),
+               XDG_CACHE_HOME=str(Path(directory) / "tuning-cache"))
     stdout, rss = launch(cmd, directory, f"srfuse-{size}", env=env, capture=True)
     lines = [line for line in stdout.splitlines() if line.strip().startswith("{")]
     try:
@@ -665,14 +671,15 @@ def cpu_description():
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         key, _, value = line.partition(":")
         key = key.strip()
-        if key in ("model name", "flags") and key not in info:
+        if key in ("model name", "flags", "cpu family", "model") and key not in info:
             info[key] = value.strip()
     flags = set(info.get("flags", "").split())
     isa = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
            if f in flags]
     mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal:")), "0")
-    return (f"{info.get('model name', platform.processor() or 'unknown CPU')}, "
+    return (f"{info.get('model name', platform.processor() or 'unknown CPU')} "
+            f"(family {info.get('cpu family', '?')} model {info.get('model', '?')}), "
             f"{os.cpu_count()} logical cores ({len(os.sched_getaffinity(0))} usable), "
             f"{int(mem) / 1024 / 1024:.0f} GiB RAM; ISA: {' '.join(isa)}; "
             f"Linux {platform.release()}")
@@ -796,9 +803,11 @@ def benchmark(args, names, make_fixtures, param, weights, needs_onnx, temp):
             if engine.name == "srfuse":
                 row = run_srfuse(args, size, input_png, temp, "jit")
             elif engine.name == "srfuse-reference":
-                row = run_srfuse(args, size, input_png, temp, "reference")
+                row = run_srfuse(args, size, input_png, temp, "reference", tuning="off")
+            elif engine.name == "srfuse-direct":
+                row = run_srfuse(args, size, input_png, temp, "jit", tuning="off")
             elif engine.name == "srfuse-bf16":
-                row = run_srfuse(args, size, input_png, temp, "jit", precision="bf16")
+                row = run_srfuse(args, size, input_png, temp, "jit", precision="bf16", tuning="off")
             else:
                 row = run_worker(args, engine, size, job_base, temp)
                 versions.setdefault(engine.family, row["info"]["version"])
@@ -867,6 +876,11 @@ def render(args, results, ref_name, peak, versions, inputs_described, params, se
     if peak:
         lines.append(f"- FMA peak of this machine at {args.threads} threads, measured by "
                      f"`srfuse bench`'s probe in this run: {peak:.1f} GFLOP/s.")
+    for size, rows in results.items():
+        report = next((r["report"] for r in rows if r["engine"].name == "srfuse"), None)
+        if report:
+            lines.append(f"- {size}x{size}, SRFuse tuned: convolutions {report.get('convolution_algorithms')}; "
+                         f"{report.get('tuning_ms', 0):.0f} ms of its setup timed kernels.")
     for size, report in bf16_peaks.items():
         lines.append(f"- {size}x{size}, SRFuse bf16: {report['gflops']:.1f} GFLOP/s = "
                      f"{report['percent_of_peak']:.1f}% of the `vdpbf16ps` peak its own run "

@@ -4,11 +4,13 @@ import SRCodegen
 import SRIR
 
 /// Chooses each convolution's algorithm on this CPU by timing the candidates, while a network
-/// is lowered (`LoweredNetwork(tuner:)`): direct against Winograd F(4x4,3x3) for plain fp32
-/// 3x3 convolutions. A candidate may be chosen only if its output matches the direct kernel's
-/// on random data; Winograd must also be 5% faster, so timing noise between near-equal
-/// kernels keeps direct. Choices go to a `TuningCache` and are reused from it, so every run
-/// and every command (`upscale`, `compile`) on this machine runs the same kernels.
+/// is lowered (`LoweredNetwork(tuner:)`): for plain 3x3 convolutions, the precision's default
+/// kernel (direct fp32, or direct bf16) against Winograd F(4x4,3x3) in fp32 (and, in bf16, direct
+/// fp32): a kernel at least as accurate as the precision asks for may replace its default when
+/// it is faster. A candidate may be chosen only if its output matches the direct fp32 kernel's on
+/// random data, and only if it is 5% faster than the default, so timing noise between
+/// near-equal kernels keeps the default. Choices go to a `TuningCache` and are reused from it,
+/// so every run and every command (`upscale`, `compile`) on this machine runs the same kernels.
 ///
 /// F(6x6,3x3) is not a candidate: measured end to end on x4plus it was slower than F4 on both
 /// AMD machines (Zen 3 and Zen 4), and it takes about 1 s to compile per shape.
@@ -58,7 +60,7 @@ public final class ConvTuner: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     if let known = choices[spec] { return known.algorithm }
-    let key = "\(TuningCache.hostCPU) | \(target.cpu) \(target.vectorWidth)-wide | \(spec.shapeKey)"
+    let key = Self.cacheKey(spec, target: target)
     if mode == .cached, let entry = cache?[key], let algorithm = ConvAlgorithm(key: entry.algorithm), candidates.contains(algorithm) {
       choices[spec] = Choice(algorithm: algorithm, gflops: entry.gflops, fromCache: true)
       return algorithm
@@ -71,12 +73,19 @@ public final class ConvTuner: @unchecked Sendable {
     return choice.algorithm
   }
 
-  /// Direct first (the reference the others are checked against), then the alternatives.
+  /// Where `spec`'s choice is cached: this CPU, the target, the default algorithm (the
+  /// precision) and the shape.
+  public static func cacheKey(_ spec: ConvKernelSpec, target: TargetDescription) -> String {
+    "\(TuningCache.hostCPU) | \(target.cpu) \(target.vectorWidth)-wide | \(spec.algorithm.key) | \(spec.shapeKey)"
+  }
+
+  /// Direct fp32 first (the reference the others are checked against), then the default (bf16)
+  /// and Winograd; just the default when there is no alternative.
   static func candidates(for spec: ConvKernelSpec) -> [ConvAlgorithm] {
-    guard spec.algorithm == .direct else { return [spec.algorithm] }
     var winograd = spec
     winograd.algorithm = .winograd(outputTile: 4)
-    return winograd.invalidReason == nil ? [.direct, .winograd(outputTile: 4)] : [.direct]
+    guard winograd.invalidReason == nil, spec.algorithm == .direct || spec.algorithm == .directBF16 else { return [spec.algorithm] }
+    return (spec.algorithm == .direct ? [.direct] : [.direct, .directBF16]) + [.winograd(outputTile: 4)]
   }
 
   private func measure(_ spec: ConvKernelSpec, candidates: [ConvAlgorithm]) throws -> Choice {
@@ -86,8 +95,7 @@ public final class ConvTuner: @unchecked Sendable {
     let bench = ConvBench(timed)
     let kernels = try KernelCache.shared(for: target)
     var reference: [Float] = []
-    var gflops: [String: Double] = [:]
-    var best = (algorithm: ConvAlgorithm.direct, seconds: Double.infinity)
+    var seconds: [ConvAlgorithm: Double] = [:]
     for algorithm in candidates {
       var candidate = timed
       candidate.algorithm = algorithm
@@ -95,23 +103,24 @@ public final class ConvTuner: @unchecked Sendable {
       let output = bench.run(kernel, candidate, pool: pool)
       if algorithm == .direct {
         reference = output
-      } else if let problem = Self.disagreement(output, reference) {
+      } else if let problem = Self.disagreement(output, reference, tolerance: algorithm.isBF16 ? 2e-2 : 1e-3) {
         FileHandle.standardError.write(Data("warning: not choosing \(algorithm) for \(spec.shapeKey): \(problem)\n".utf8))
         continue
       }
-      let seconds = bench.bestSeconds(kernel, pool: pool)
-      gflops[algorithm.key] = timed.flops / seconds / 1e9
-      if algorithm == .direct || seconds < best.seconds / 1.05 { best = (algorithm, seconds) }
+      seconds[algorithm] = bench.bestSeconds(kernel, pool: pool)
     }
+    var best = (algorithm: spec.algorithm, seconds: seconds[spec.algorithm] ?? .infinity)
+    for (algorithm, time) in seconds where time < best.seconds / 1.05 { best = (algorithm, time) }
+    let gflops = Dictionary(uniqueKeysWithValues: seconds.map { ($0.key.key, timed.flops / $0.value / 1e9) })
     return Choice(algorithm: best.algorithm, gflops: gflops, fromCache: false)
   }
 
-  /// Why `output` is not the direct kernel's `reference` up to fp32 rounding, or nil: every
-  /// value finite and within 1e-3 of the largest magnitude (far above Winograd's rounding,
-  /// far below any indexing error).
-  public static func disagreement(_ output: [Float], _ reference: [Float]) -> String? {
+  /// Why `output` is not the direct kernel's `reference` up to rounding, or nil: every value
+  /// finite and within `tolerance` of the largest magnitude (1e-3 for fp32 kernels, far above
+  /// Winograd's rounding; 2e-2 for bf16 ones; both far below any indexing error).
+  public static func disagreement(_ output: [Float], _ reference: [Float], tolerance: Float = 1e-3) -> String? {
     let scale = max(1, reference.map { abs($0) }.max() ?? 0)
-    for (index, (a, b)) in zip(output, reference).enumerated() where !(abs(a - b) <= 1e-3 * scale) {
+    for (index, (a, b)) in zip(output, reference).enumerated() where !(abs(a - b) <= tolerance * scale) {
       return "value \(index) is \(a), the direct kernel's \(b)"
     }
     return nil

@@ -117,6 +117,16 @@ struct PreparedNetwork {
   /// How each convolution is computed (jit; empty for the interpreter).
   let algorithms: [ConvAlgorithm]
   let run: PipelineNetwork.Run
+
+  /// The network's description, without the network.
+  struct Facts {
+    let multiplyAdds: Int
+    let prepareMilliseconds: Double
+    let compileMilliseconds: Double
+    let algorithms: [ConvAlgorithm]
+  }
+
+  var facts: Facts { Facts(multiplyAdds: multiplyAdds, prepareMilliseconds: prepareMilliseconds, compileMilliseconds: compileMilliseconds, algorithms: algorithms) }
 }
 
 func milliseconds(since started: UInt64) -> Double {

@@ -79,22 +79,25 @@ struct Bench: ParsableCommand {
     let graph = try model.network.graph(height: height, width: width)
     let precision = backendOptions.resolvedPrecision()
     let tuner = backendOptions.backend == .jit ? makeTuner(backendOptions.tuning, threads: threadCount) : nil
-    let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: precision, tuner: tuner)
     // Run as one tile through the C runtime's pipeline, as `upscale --tile 0` runs an image.
     func runOnce(_ network: PreparedNetwork) throws -> Tensor {
       let pipeline = PipelineNetwork(scale: model.network.scale, inputMultiple: model.network.inputMultiple, postResize: nil, run: network.run)
       return try ImagePipeline.upscale(tensor, network: pipeline, tile: 0, pad: 0)
     }
-    func runOnce() throws -> Tensor { try runOnce(network) }
-
-    var output: Tensor?
-    for _ in 0..<warmup { output = try runOnce() }
-    var times: [Double] = []
-    for _ in 0..<repeats {
-      let start = DispatchTime.now().uptimeNanoseconds
-      output = try runOnce()
-      times.append(milliseconds(since: start))
-    }
+    // The timed network is released before bf16's fp32 comparison is prepared, so peak RSS is
+    // one network's.
+    let (network, times, output) = try { () throws -> (PreparedNetwork.Facts, [Double], Tensor?) in
+      let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: precision, tuner: tuner)
+      var output: Tensor?
+      for _ in 0..<warmup { output = try runOnce(network) }
+      var times: [Double] = []
+      for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        output = try runOnce(network)
+        times.append(milliseconds(since: start))
+      }
+      return (network.facts, times, output)
+    }()
     let median = times.sorted()[times.count / 2]
     // bf16 is a percentage of the vdpbf16ps peak, fp32 of the FMA peak.
     let peak = try PeakProbe.measure(threads: threadCount, instruction: precision.used == .bf16 ? .dotProductBF16 : .fma)

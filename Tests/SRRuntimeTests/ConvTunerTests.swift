@@ -49,7 +49,7 @@ final class ConvTunerTests: XCTestCase {
   func testCachedChoiceWinsOverTiming() throws {
     let path = try temporaryCache()
     let cache = TuningCache(path: path)
-    let key = "\(TuningCache.hostCPU) | \(TargetDescription.host.cpu) \(TargetDescription.host.vectorWidth)-wide | \(spec.shapeKey)"
+    let key = ConvTuner.cacheKey(spec, target: .host)
     try cache.store(TuningCache.Entry(algorithm: "direct", gflops: ["direct": 1]), for: key)
     let tuner = ConvTuner(mode: .cached, threads: 1, cache: TuningCache(path: path))
     XCTAssertEqual(try tuner.algorithm(for: spec), .direct)
@@ -69,7 +69,7 @@ final class ConvTunerTests: XCTestCase {
     var after: [String] = []
     let reread = TuningCache(path: path) { after.append($0) }
     XCTAssertTrue(after.isEmpty, after.joined())
-    XCTAssertNotNil(reread["\(TuningCache.hostCPU) | \(TargetDescription.host.cpu) \(TargetDescription.host.vectorWidth)-wide | \(spec.shapeKey)"])
+    XCTAssertNotNil(reread[ConvTuner.cacheKey(spec, target: .host)])
   }
 
   func testDisagreeingOutputsAreRejected() {
@@ -77,6 +77,7 @@ final class ConvTunerTests: XCTestCase {
     XCTAssertNil(ConvTuner.disagreement([0.5, -2.000001, 3, 1e-7], reference))
     XCTAssertNotNil(ConvTuner.disagreement([0.5, -2, 3.1, 0], reference))
     XCTAssertNotNil(ConvTuner.disagreement([0.5, .nan, 3, 0], reference))
+    XCTAssertNil(ConvTuner.disagreement([0.5, -2.05, 3, 0], reference, tolerance: 2e-2))
   }
 
   /// Only plain fp32 3x3 convolutions have an alternative; bf16 and resampling ones are not timed.
@@ -88,10 +89,22 @@ final class ConvTunerTests: XCTestCase {
     var pointwise = spec
     pointwise.kernelSize = 1
     XCTAssertEqual(try tuner.algorithm(for: pointwise), .direct)
+    var bf16Upsampling = upsampling
+    bf16Upsampling.algorithm = .directBF16
+    XCTAssertEqual(try tuner.algorithm(for: bf16Upsampling), .directBF16)
+    XCTAssertTrue(tuner.choices.isEmpty)
+  }
+
+  /// In bf16 a plain convolution may run fp32 Winograd (more accurate) when that is faster;
+  /// both the bf16 kernel and Winograd are checked and timed.
+  func testBF16ShapesAlsoTimeFP32Winograd() throws {
+    guard PrecisionChoice(.bf16, target: .host).fallbackReason == nil else { throw XCTSkip("bf16 kernels do not run on this CPU") }
     var bf16 = spec
     bf16.algorithm = .directBF16
-    XCTAssertEqual(try tuner.algorithm(for: bf16), .directBF16)
-    XCTAssertTrue(tuner.choices.isEmpty)
+    let tuner = ConvTuner(mode: .full, threads: 1, cache: nil)
+    let chosen = try tuner.algorithm(for: bf16)
+    XCTAssertEqual(Set(tuner.choices[bf16]?.gflops.keys.map { $0 } ?? []), ["direct", "bf16", "winograd4"])
+    XCTAssertNotEqual(chosen, .direct, "direct fp32 is never faster than bf16 by 5% here")
   }
 
   func testTunedX4plusStaysWithinTheErrorBudget() throws {
