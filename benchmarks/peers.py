@@ -98,7 +98,7 @@ ENGINES = [
     Engine("srfuse", "SRFuse (JIT: fused, compiled kernels, tuned)", "SRFuse", [], []),
     Engine("srfuse-direct", "SRFuse, direct kernels only (--tuning off)", "SRFuse", [], []),
     Engine("srfuse-reference", "SRFuse reference interpreter", "SRFuse", [], []),
-    Engine("srfuse-bf16", "SRFuse --precision bf16", "SRFuse", [], [], precision="bf16", extra=True),
+    Engine("srfuse-bf16", "SRFuse --precision bf16 --tuning off", "SRFuse", [], [], precision="bf16", extra=True),
     Engine("torch", "PyTorch eager", "PyTorch", [], ["torch"]),
     Engine("torch-compile", "torch.compile (inductor, freezing)", "PyTorch", [], ["torch"]),
     Engine("onnxruntime", "ONNX Runtime (CPU EP)", "ONNX Runtime", REQ_ORT + REQ_ONNX,
