@@ -89,8 +89,14 @@ extension ConvTuner.Mode: ExpressibleByArgument {}
 let tuningHelp = ArgumentHelp(
   "off (direct kernels), cached (each convolution shape's fastest kernel on this CPU, timed once and kept in $XDG_CACHE_HOME/srfuse) or full (time them all again). Default: $SRFUSE_TUNING, else cached.")
 
-/// `--tuning`'s default: $SRFUSE_TUNING (the tests pin off), else cached.
-let defaultTuning = ProcessInfo.processInfo.environment["SRFUSE_TUNING"].flatMap(ConvTuner.Mode.init(rawValue:)) ?? .cached
+/// `--tuning`'s default: $SRFUSE_TUNING (the tests pin off), else cached; a value that is no
+/// mode is named in a warning.
+let defaultTuning: ConvTuner.Mode = {
+  guard let text = ProcessInfo.processInfo.environment["SRFUSE_TUNING"], !text.isEmpty else { return .cached }
+  if let mode = ConvTuner.Mode(rawValue: text) { return mode }
+  FileHandle.standardError.write(Data("warning: SRFUSE_TUNING=\(text) is not off, cached or full; tuning cached\n".utf8))
+  return .cached
+}()
 
 /// The tuner for `mode` on the host, over the default cache file; nil for off.
 func makeTuner(_ mode: ConvTuner.Mode, threads: Int?) -> ConvTuner? {
