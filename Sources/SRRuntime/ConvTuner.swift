@@ -46,10 +46,19 @@ public final class ConvTuner: @unchecked Sendable {
   /// epilogue): the rate per pixel hardly changes beyond it, and tensors stay small.
   static let largestTimedSide = 64
 
-  public init(mode: Mode, target: TargetDescription = .host, threads: Int, cache: TuningCache?) {
+  /// Where candidates' kernels come from: the target's `KernelCache` (a test may substitute
+  /// a broken one to see it refused).
+  let kernel: (ConvKernelSpec) throws -> ConvKernelFunction
+
+  public convenience init(mode: Mode, target: TargetDescription = .host, threads: Int, cache: TuningCache?) {
+    self.init(mode: mode, target: target, threads: threads, cache: cache) { try KernelCache.shared(for: target).conv($0) }
+  }
+
+  init(mode: Mode, target: TargetDescription, threads: Int, cache: TuningCache?, kernel: @escaping (ConvKernelSpec) throws -> ConvKernelFunction) {
     self.mode = mode
     self.target = target
     self.cache = cache
+    self.kernel = kernel
     pool = ThreadPool.shared(threads: threads)
   }
 
@@ -93,13 +102,12 @@ public final class ConvTuner: @unchecked Sendable {
     timed.height = min(spec.height, Self.largestTimedSide)
     timed.width = min(spec.width, Self.largestTimedSide)
     let bench = ConvBench(timed)
-    let kernels = try KernelCache.shared(for: target)
     var reference: [Float] = []
     var seconds: [ConvAlgorithm: Double] = [:]
     for algorithm in candidates {
       var candidate = timed
       candidate.algorithm = algorithm
-      let kernel = try kernels.conv(candidate)
+      let kernel = try kernel(candidate)
       let output = bench.run(kernel, candidate, pool: pool)
       if algorithm == .direct {
         reference = output

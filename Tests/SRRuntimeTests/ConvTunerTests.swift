@@ -1,10 +1,10 @@
 import Foundation
 import SRCodegen
+@testable import SRRuntime
 import SRGraphs
 import SRImage
 import SRIR
 import SRPasses
-import SRRuntime
 import SRTestSupport
 import SRWeights
 import XCTest
@@ -72,6 +72,16 @@ final class ConvTunerTests: XCTestCase {
     XCTAssertNotNil(reread[ConvTuner.cacheKey(spec, target: .host)])
   }
 
+  /// A candidate whose output is wrong is refused with a warning, however fast it is.
+  func testABrokenCandidateIsNeverChosen() throws {
+    let kernels = try KernelCache.shared(for: .host)
+    let tuner = ConvTuner(mode: .full, target: .host, threads: 1, cache: nil) { spec in
+      spec.algorithm == .direct ? try kernels.conv(spec) : brokenConvolution
+    }
+    XCTAssertEqual(try tuner.algorithm(for: spec), .direct)
+    XCTAssertEqual(Set(tuner.choices[spec]?.gflops.keys.map { $0 } ?? []), ["direct"], "the broken candidate was not even timed")
+  }
+
   func testDisagreeingOutputsAreRejected() {
     let reference: [Float] = [0.5, -2, 3, 0]
     XCTAssertNil(ConvTuner.disagreement([0.5, -2.000001, 3, 1e-7], reference))
@@ -132,4 +142,9 @@ final class ConvTunerTests: XCTestCase {
     print(String(format: "x4plus tuned against direct fp32, float outputs: PSNR %.1f dB, largest difference %.2e", psnr, maxAbsDifference(a, b)))
     XCTAssertGreaterThanOrEqual(psnr, 100)
   }
+}
+
+/// A "convolution" that writes ones over its first floats and returns: fast and wrong.
+private let brokenConvolution: ConvKernelFunction = { _, output, _, _, rowBegin, rowEnd in
+  for index in Int(rowBegin)..<Int(rowEnd) { output![index] = 1 }
 }
