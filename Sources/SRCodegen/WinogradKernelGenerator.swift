@@ -8,8 +8,9 @@ import SRIR
 /// Output tiles of m x m pixels sit on a fixed grid, every m rows and columns from (0, 0), so
 /// a pixel's arithmetic never depends on how rows are split between calls (threads, or the
 /// standalone runtime's pool): a tile reaching outside [rowBegin, rowEnd) or past the right
-/// edge is computed whole and stored in part, and input pixels beyond the halo read as zeros. The tiles of one tile row go in
-/// chunks, each in three phases over stack scratch sized to stay in L2:
+/// edge is computed whole and stored in part, and input pixels beyond the halo read as zeros.
+/// The tiles of one tile row go in chunks, each in three phases over stack scratch sized to
+/// stay in L2:
 /// 1. input transform: V[ξ][tile][input channel] = (Bᵀ d B)[ξ] for the n x n input pixels d
 ///    of each tile, ξ the n² transform positions;
 /// 2. n² GEMMs, M[ξ][tile][oc] = Σ_ic V[ξ][tile][ic] U[ξ][ic][oc] with the weights U
