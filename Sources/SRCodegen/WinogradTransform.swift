@@ -26,6 +26,9 @@ public struct WinogradTransform: Sendable {
   public let weightTransform: [[Double]]
   /// n x n: input transform.
   public let inputTransform: [[Double]]
+  /// (G g Gᵀ)[a][b] = Σ G[a][ky] G[b][kx] g[ky][kx]: the 9 coefficients of each of the n²
+  /// positions (row-major a, b), position-major, so packing is one dot product per position.
+  public let weightCoefficients: [Double]
 
   /// The output tile sizes SRFuse generates kernels for.
   public static let supportedTileSizes = [4, 6]
@@ -47,6 +50,10 @@ public struct WinogradTransform: Sendable {
     inputTransform = points.indices.map { j in
       Self.padded(Self.polynomial(roots: points.indices.filter { $0 != j }.map { points[$0] }), to: n)
     } + [Self.padded(Self.polynomial(roots: points), to: n)]
+    let g = weightTransform
+    weightCoefficients = (0..<n * n).flatMap { position in
+      (0..<r * r).map { tap in g[position / n][tap / r] * g[position % n][tap % r] }
+    }
   }
 
   private static func power(_ x: Double, _ k: Int) -> Double {
@@ -77,11 +84,5 @@ public struct WinogradTransform: Sendable {
     return (0..<n * n).map { position in (0..<r * r).reduce(0) { $0 + weightCoefficients[position * r * r + $1] * g[$1] } }
   }
 
-  /// (G g Gᵀ)[a][b] = Σ G[a][ky] G[b][kx] g[ky][kx]: the 9 coefficients of each of the n²
-  /// positions (row-major a, b), position-major, so packing is one dot product per position.
-  public var weightCoefficients: [Double] {
-    (0..<n * n).flatMap { position in
-      (0..<r * r).map { tap in weightTransform[position / n][tap / r] * weightTransform[position % n][tap % r] }
-    }
-  }
+
 }

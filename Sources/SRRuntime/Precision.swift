@@ -7,9 +7,9 @@ import SRCodegen
 public enum Precision: String, CaseIterable, Sendable {
   case fp32, bf16
 
-  /// The algorithm a convolution with this precision compiles to. Block-summing (training)
-  /// kernels stay fp32.
-  func convAlgorithm(downsample: Int) -> ConvAlgorithm {
+  /// The algorithm a convolution with this precision compiles to before any tuning.
+  /// Block-summing (training) kernels stay fp32.
+  public func convAlgorithm(downsample: Int) -> ConvAlgorithm {
     self == .bf16 && downsample == 1 ? .directBF16 : .direct
   }
 }
@@ -19,8 +19,6 @@ public enum Precision: String, CaseIterable, Sendable {
 public struct PrecisionChoice: Sendable {
   public var requested: Precision
   public var used: Precision
-  /// "fp32" or "avx512-bf16".
-  public var kernels: String
   /// Why bf16 was asked for and fp32 runs, or nil.
   public var fallbackReason: String?
 
@@ -31,15 +29,18 @@ public struct PrecisionChoice: Sendable {
     self.requested = requested
     switch requested {
     case .fp32:
-      (used, kernels, fallbackReason) = (.fp32, "fp32", nil)
+      (used, fallbackReason) = (.fp32, nil)
     case .bf16 where !target.hasAVX512BF16:
-      (used, kernels) = (.fp32, "fp32")
+      used = .fp32
       fallbackReason = "this CPU (\(target.cpu)) has neither AMX nor AVX512-BF16, so bf16 cannot run here; running fp32"
     case .bf16 where isIntel:
-      (used, kernels) = (.fp32, "fp32")
+      used = .fp32
       fallbackReason = "on Intel CPUs AVX512-BF16 runs at half the fp32 rate and SRFuse has no AMX kernels yet; running fp32"
     case .bf16:
-      (used, kernels, fallbackReason) = (.bf16, "avx512-bf16", nil)
+      (used, fallbackReason) = (.bf16, nil)
     }
   }
+
+  /// The kernels that compute `used`: "fp32" or "avx512-bf16".
+  public var kernels: String { used == .bf16 ? "avx512-bf16" : "fp32" }
 }

@@ -57,7 +57,7 @@ struct BackendOptions: ParsableArguments {
       let interpreter = try ReferenceInterpreter(graph: graph, parameters: parameters, threads: threads)
       let scale = graph[graph.outputs[0].id].shape[2] / graph[graph.inputs[0].id].shape[2]
       return PreparedNetwork(
-        multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: 0, algorithms: [],
+        summary: .init(multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: 0, algorithms: []),
         run: PipelineNetwork.copying(scale: scale) { input, progress in
           try interpreter.run(["input": input]) { done, total in progress(Double(done) / Double(total)) }["output"]!
         })
@@ -67,10 +67,10 @@ struct BackendOptions: ParsableArguments {
       let network = try CompiledNetwork(
         graph: optimized, parameters: parameters, threads: threads, disabled: Set(disablePass), precision: precision.used, tuner: tuner)
       // The result goes straight into the pipeline's tile buffer.
-      return PreparedNetwork(
+      let summary = PreparedNetwork.Summary(
         multiplyAdds: graph.multiplyAdds, prepareMilliseconds: milliseconds(since: started), compileMilliseconds: network.compileMilliseconds,
-        algorithms: network.lowered.convolutionSpecs.map(\.algorithm)
-      ) { input, output, progress in
+        algorithms: network.lowered.convolutionSpecs.map(\.algorithm))
+      return PreparedNetwork(summary: summary) { input, output, progress in
         _ = try network.run(["input": input], writingInto: ["output": output]) { done, total in progress(Double(done) / Double(total)) }
       }
     }
@@ -114,25 +114,20 @@ func resolve(_ precision: Precision, target: TargetDescription = .host) -> Preci
 
 /// A network bound to its weights for one input size, on some backend.
 struct PreparedNetwork {
-  /// Of the unoptimized graph: the work a FLOP rate is quoted against.
-  let multiplyAdds: Int
-  /// Passes, planning, weight packing and compiling, in milliseconds.
-  let prepareMilliseconds: Double
-  /// The part of `prepareMilliseconds` spent compiling kernels not compiled before.
-  let compileMilliseconds: Double
-  /// How each convolution is computed (jit; empty for the interpreter).
-  let algorithms: [ConvAlgorithm]
+  let summary: Summary
   let run: PipelineNetwork.Run
 
-  /// The network's description, without the network.
-  struct Facts {
+  /// What was prepared, without the network itself (which `run` holds).
+  struct Summary {
+    /// Of the unoptimized graph: the work a FLOP rate is quoted against.
     let multiplyAdds: Int
+    /// Passes, planning, weight packing, kernel tuning and compiling, in milliseconds.
     let prepareMilliseconds: Double
+    /// The part of `prepareMilliseconds` spent compiling kernels not compiled before.
     let compileMilliseconds: Double
+    /// How each convolution is computed (jit; empty for the interpreter).
     let algorithms: [ConvAlgorithm]
   }
-
-  var facts: Facts { Facts(multiplyAdds: multiplyAdds, prepareMilliseconds: prepareMilliseconds, compileMilliseconds: compileMilliseconds, algorithms: algorithms) }
 }
 
 func milliseconds(since started: UInt64) -> Double {

@@ -86,7 +86,7 @@ struct Bench: ParsableCommand {
     }
     // The timed network is released before bf16's fp32 comparison is prepared, so peak RSS is
     // one network's.
-    let (network, times, output) = try { () throws -> (PreparedNetwork.Facts, [Double], Tensor?) in
+    let (network, times, output) = try { () throws -> (PreparedNetwork.Summary, [Double], Tensor?) in
       let network = try backendOptions.prepare(graph, parameters: model.parameters, threads: threadCount, precision: precision, tuner: tuner)
       var output: Tensor?
       for _ in 0..<warmup { output = try runOnce(network) }
@@ -96,7 +96,7 @@ struct Bench: ParsableCommand {
         output = try runOnce(network)
         times.append(milliseconds(since: start))
       }
-      return (network.facts, times, output)
+      return (network.summary, times, output)
     }()
     let median = times.sorted()[times.count / 2]
     // bf16 is a percentage of the vdpbf16ps peak, fp32 of the FMA peak.

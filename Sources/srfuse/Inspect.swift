@@ -96,18 +96,24 @@ struct Inspect: ParsableCommand {
     // --after and --after-all print their stages as the passes run.
     if after == nil, !afterAll { print(written.text, terminator: "") }
     printSummary(written, height: height, width: width, postResize: postResize)
-    try printPlan(optimized)
-    try printConvolutionKernels(optimized)
-  }
-
-  /// How the JIT computes the convolutions of one image on this machine: by algorithm, and for
-  /// each shape the tuner timed, its choice and every candidate's GFLOP/s.
-  private func printConvolutionKernels(_ optimized: Graph) throws {
     let choice = resolve(precision)
     let tuner = makeTuner(tuning, threads: nil)
     var zeros: StateDict = [:]
     for (name, shape) in optimized.parameters { zeros[name] = Tensor(zeros: shape) }
-    let lowered = try LoweredNetwork(graph: optimized, parameters: zeros, disabled: Set(disablePass), precision: choice.used, tuner: tuner)
+    do {
+      let lowered = try LoweredNetwork(graph: optimized, parameters: zeros, disabled: Set(disablePass), precision: choice.used, tuner: tuner)
+      printPlan(lowered.plan)
+      printConvolutionKernels(lowered, choice: choice, tuner: tuner)
+    } catch let error as CompileError {
+      // A graph the JIT cannot compile still has a buffer plan.
+      printPlan(try LoweredNetwork.plan(optimized, disabled: Set(disablePass)).1)
+      print("// jit: \(error)")
+    }
+  }
+
+  /// How the JIT computes the convolutions of one image on this machine: by algorithm, and for
+  /// each shape the tuner timed, its choice and every candidate's GFLOP/s.
+  private func printConvolutionKernels(_ lowered: LoweredNetwork, choice: PrecisionChoice, tuner: ConvTuner?) {
     let specs = lowered.convolutionSpecs
     print("// jit convolutions with --precision \(choice.requested.rawValue)\(choice.fallbackReason == nil ? "" : " (fp32 here)"), --tuning \(tuning.rawValue), on \(TuningCache.hostCPU): "
       + algorithmCounts(specs.map(\.algorithm)))
@@ -115,16 +121,15 @@ struct Inspect: ParsableCommand {
     var shown = Set<String>()
     for spec in specs {
       var untuned = spec
-      untuned.algorithm = choice.used == .bf16 ? .directBF16 : .direct
+      untuned.algorithm = choice.used.convAlgorithm(downsample: spec.downsample)
       guard let measured = tuner.choices[untuned], shown.insert(spec.shapeKey).inserted else { continue }
       let rates = measured.gflops.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(separator: ", ")
       print("//   conv \(spec.shapeKey): \(spec.algorithm) (GFLOP/s \(rates)\(measured.fromCache ? ", cached" : ""))")
     }
   }
 
-  /// What the JIT backend would allocate for the optimized graph.
-  private func printPlan(_ optimized: Graph) throws {
-    let (_, plan) = try LoweredNetwork.plan(optimized, disabled: Set(disablePass))
+  /// What the JIT backend allocates for the optimized graph.
+  private func printPlan(_ plan: BufferPlan) {
     let separate = plan.buffers.reduce(0) { $0 + $1.floats } * MemoryLayout<Float>.size
     print(String(format: "// jit buffer plan: one arena of %.2f MiB peak for %d buffers (%.2f MiB without sharing), %d concatenations copied",
                  Double(plan.arenaBytes) / 1048576, plan.buffers.count, Double(separate) / 1048576, plan.copiedConcats.count))
