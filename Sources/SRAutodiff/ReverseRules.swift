@@ -71,7 +71,7 @@ enum ReverseRules {
       return try each { operand in operand == 0 ? dp : try b.apply(.scale(-1), dp) }
     case .input, .parameter, .fill, .output:
       return []
-    case .fusedConv2d, .elementwise, .toBlocked, .fromBlocked:
+    case .fusedConv2d, .elementwise, .toBlocked, .fromBlocked, .sliceRows, .concatRows:
       throw AutodiffError("%\(id) (\(node.op.mnemonic)): differentiate the graph before the inference passes fuse it")
     case .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad, .preluSlopeGrad,
       .sliceChannels, .upsampleNearestGrad, .transposedConvWeight:

@@ -68,6 +68,11 @@ public enum Op: Equatable, Sendable {
   case toBlocked(unshuffle: Int)
   /// Graph edge back to plain NCHW, pixel-shuffling by `shuffle` on the way (1: none).
   case fromBlocked(shuffle: Int)
+  /// Rows `start` ..< `start` + `count` of x (`x[:, :, start:start+count]`): a band of rows.
+  case sliceRows(start: Int, count: Int)
+  /// inputs: bands of one batch, channel count and width, top to bottom. Their rows stacked
+  /// (`torch.cat(dim=2)`).
+  case concatRows
 
   public var isOutput: Bool { if case .output = self { true } else { false } }
 
@@ -103,6 +108,8 @@ public enum Op: Equatable, Sendable {
     case .elementwise: "elementwise"
     case .toBlocked: "to_blocked"
     case .fromBlocked: "from_blocked"
+    case .sliceRows: "slice_rows"
+    case .concatRows: "concat_rows"
     }
   }
 }

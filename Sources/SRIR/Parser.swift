@@ -118,6 +118,8 @@ extension Op {
     case "prelu_grad": self = .preluGrad
     case "prelu_slope_grad": self = .preluSlopeGrad(channels: try int("channels"))
     case "slice_channels": self = .sliceChannels(start: try int("start"), count: try int("count"))
+    case "slice_rows": self = .sliceRows(start: try int("start"), count: try int("count"))
+    case "concat_rows": self = .concatRows
     case "upsample_nearest_grad": self = .upsampleNearestGrad(factor: try int("factor"))
     case "transposed_conv_weight": self = .transposedConvWeight(groups: try int("groups"))
     case "to_blocked": self = .toBlocked(unshuffle: try int("unshuffle"))

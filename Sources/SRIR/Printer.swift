@@ -60,7 +60,7 @@ extension Op {
       [("stride", "\(a.stride)"), ("padding", "\(a.padding)"), ("groups", "\(a.groups)"), ("kernel_height", "\(kh)"), ("kernel_width", "\(kw)")]
     case .leakyReluGrad(let slope): [("slope", "\(slope)")]
     case .preluSlopeGrad(let channels): [("channels", "\(channels)")]
-    case .sliceChannels(let start, let count): [("start", "\(start)"), ("count", "\(count)")]
+    case .sliceChannels(let start, let count), .sliceRows(let start, let count): [("start", "\(start)"), ("count", "\(count)")]
     case .upsampleNearestGrad(let r): [("factor", "\(r)")]
     case .transposedConvWeight(let groups): [("groups", "\(groups)")]
     case .toBlocked(let r): [("unshuffle", "\(r)")]

@@ -192,6 +192,27 @@ public func inferShape(of op: Op, inputs inputShapes: [[Int]]) throws -> [Int] {
     }
     return [x[0], count, x[2], x[3]]
 
+  case .sliceRows(let start, let count):
+    try expectCount(1...1)
+    let x = try image(0)
+    guard start >= 0, count >= 1, start + count <= x[2] else {
+      throw ShapeError("slice_rows \(start)..<\(start + count) is outside the \(x[2]) rows of \(describe(shape: x))")
+    }
+    return [x[0], x[1], count, x[3]]
+
+  case .concatRows:
+    guard !inputShapes.isEmpty else { throw ShapeError("concat_rows takes at least 1 operand") }
+    let first = try image(0)
+    var rows = 0
+    for index in inputShapes.indices {
+      let s = try image(index)
+      guard s[0] == first[0], s[1] == first[1], s[3] == first[3] else {
+        throw ShapeError("concat_rows operands differ outside rows: \(describe(shape: first)) and \(describe(shape: s))")
+      }
+      rows += s[2]
+    }
+    return [first[0], first[1], rows, first[3]]
+
   case .upsampleNearestGrad(let r):
     try expectCount(1...1)
     let x = try image(0)

@@ -1,8 +1,9 @@
 import SRCodegen
 
 /// A step that only moves data: it runs only for what no pass folded away (copied
-/// concatenations, standalone upsampling and pixel (un)shuffles). Each destination channel in
-/// `written`, at every (y, x) including the halo, gets the source value `mapping` names, or zero.
+/// concatenations, standalone upsampling and pixel (un)shuffles) and for the bands of rows
+/// `BandRows` made. Each destination channel in `written`, at every (y, x) including the halo
+/// with y in `rows`, gets the source value `mapping` names, or zero.
 public struct Move: Sendable {
   public enum Mapping: Sendable {
     /// Nearest upsampling by r: (c, y/r, x/r).
@@ -15,6 +16,8 @@ public struct Move: Sendable {
     case channelShift(Int)
     /// Zeros (the padding channels of a copied concatenation).
     case zero
+    /// Row y reads row y + shift (a band sliced out, or one put back in place), whole blocks.
+    case rowShift(Int)
 
     /// The source position of destination (c, y, x), or nil for zero.
     func source(_ c: Int, _ y: Int, _ x: Int) -> (Int, Int, Int)? {
@@ -24,6 +27,7 @@ public struct Move: Sendable {
       case .pixelUnshuffle(let r): (c / (r * r), y * r + (c % (r * r)) / r, x * r + c % r)
       case .channelShift(let first): (c - first, y, x)
       case .zero: nil
+      case .rowShift(let shift): (c, y + shift, x)
       }
     }
   }
@@ -34,20 +38,56 @@ public struct Move: Sendable {
   public var source: LoweredNetwork.Region
   public var sourceChannels: Int
   public var written: Range<Int>
+  /// Destination rows written, halo rows (-1 and height) included: all of them but where
+  /// several bands are put back into one value.
+  public var rows: ClosedRange<Int>
   public var mapping: Mapping
+
+  public init(destination: LoweredNetwork.Region, trueChannels: Int, source: LoweredNetwork.Region, sourceChannels: Int,
+              written: Range<Int>, rows: ClosedRange<Int>? = nil, mapping: Mapping) {
+    (self.destination, self.trueChannels, self.source, self.sourceChannels) = (destination, trueChannels, source, sourceChannels)
+    (self.written, self.mapping) = (written, mapping)
+    self.rows = rows ?? -1...destination.height
+    if case .rowShift = mapping {
+      precondition(source.width == destination.width && trueChannels == sourceChannels && written.lowerBound % BlockedLayout.block == 0
+                   && written.upperBound % BlockedLayout.block == 0, "a row shift moves whole blocks between values of one width")
+    }
+  }
 
   /// Runs the move in plain Swift over the arena, channels split across the pool.
   func run(arena: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    if case .rowShift(let shift) = mapping { return shiftRows(by: shift, arena: arena, pool: pool) }
     let (to, from) = (destination, source)
     pool.parallelFor(written.count) { range in
       for c in range.lowerBound + written.lowerBound..<range.upperBound + written.lowerBound {
-        for y in -1...to.height {
+        for y in rows {
           for x in -1...to.width {
             var value: Float = 0
             if c < trueChannels, (0..<to.height).contains(y), (0..<to.width).contains(x), let (sc, sy, sx) = mapping.source(c, y, x), sc < sourceChannels {
               value = arena[from.offset + BlockedLayout.index(channel: sc, y: sy, x: sx, height: from.height, width: from.width)]
             }
             arena[to.offset + BlockedLayout.index(channel: c, y: y, x: x, height: to.height, width: to.width)] = value
+          }
+        }
+      }
+    }
+  }
+
+  /// A row shift, a row (halo pixels included) at a time: the source's rows, or zeros for the
+  /// destination's halo rows.
+  private func shiftRows(by shift: Int, arena: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let (to, from) = (destination, source)
+    let rowFloats = (to.width + 2) * BlockedLayout.block
+    let firstBlock = written.lowerBound / BlockedLayout.block
+    pool.parallelFor(written.count / BlockedLayout.block) { range in
+      for block in range.lowerBound + firstBlock..<range.upperBound + firstBlock {
+        for y in rows {
+          let target = arena + to.offset + BlockedLayout.index(channel: block * BlockedLayout.block, y: y, x: -1, height: to.height, width: to.width)
+          if (0..<to.height).contains(y), (0..<from.height).contains(y + shift) {
+            let origin = arena + from.offset + BlockedLayout.index(channel: block * BlockedLayout.block, y: y + shift, x: -1, height: from.height, width: from.width)
+            target.update(from: origin, count: rowFloats)
+          } else {
+            target.update(repeating: 0, count: rowFloats)
           }
         }
       }

@@ -47,7 +47,16 @@ public struct LoweredNetwork {
     public var channels: Int
     public var height: Int
     public var width: Int
+    /// A band of rows of a taller value (see `BandRows`): the row of that value this one's row
+    /// 0 is, and that value's height (0 and `height` for a whole value).
+    public var rowOrigin = 0
+    public var fullHeight: Int
     public var blocks: Int { channels / BlockedLayout.block }
+
+    public init(offset: Int, channels: Int, height: Int, width: Int, rowOrigin: Int = 0, fullHeight: Int? = nil) {
+      (self.offset, self.channels, self.height, self.width) = (offset, channels, height, width)
+      (self.rowOrigin, self.fullHeight) = (rowOrigin, fullHeight ?? height)
+    }
   }
 
   /// An epilogue operand: a blocked value in the arena, or one of `constants`.
@@ -301,7 +310,11 @@ private struct Lowering {
     fusedBiasGradients = fused
     reductionRoots = roots
     readUpsampled = upsamplesReadOnlyByWeightGradients(graph)
+    bands = graph.rowBands()
   }
+
+  /// Where each value lies in rows of a taller one (see `Graph.rowBands`).
+  let bands: [Graph.RowBand]
 
   /// For each reduction, the value it is accumulated as and the factor its sums are taken by.
   let reductionRoots: [ValueID: (value: ValueID, factor: Float)]
@@ -362,7 +375,9 @@ private struct Lowering {
     let buffer = plan.buffers[location.buffer]
     let shape = graph[id].shape
     let offset = buffer.offset + location.channelOffset / BlockedLayout.block * BlockedLayout.planeFloats(height: buffer.height, width: buffer.width)
-    return LoweredNetwork.Region(offset: offset, channels: BlockedLayout.paddedChannels(shape[1]), height: shape[2], width: shape[3])
+    let band = bands[id]
+    return LoweredNetwork.Region(offset: offset, channels: BlockedLayout.paddedChannels(shape[1]), height: shape[2], width: shape[3],
+                                 rowOrigin: band.origin, fullHeight: band.fullHeight)
   }
 
   mutating func kernel(_ request: KernelRequest) -> Int {
@@ -447,6 +462,17 @@ private struct Lowering {
       let (sum, factor) = accumulation(id)
       lowerChannelSum("prelu_slope_grad", .negativeProducts, node.inputs[0], node.inputs[1],
                       .perChannel(trueChannels: graph[node.inputs[0]].shape[1], shared: channels == 1, factor: factor, accumulator: sum))
+    case .sliceRows(let start, _):
+      lowerMove(id, from: node.inputs[0], "slice_rows from \(start)", .rowShift(start))
+    case .concatRows:
+      var top = 0
+      for (index, band) in node.inputs.enumerated() {
+        let rows = graph[band].shape[2]
+        // Each band writes its own rows, and the halo row above (below) the first (last) one.
+        let written = (index == 0 ? -1 : top)...(index == node.inputs.count - 1 ? top + rows : top + rows - 1)
+        lowerMove(id, from: band, "concat_rows of %\(band) at row \(top)", .rowShift(-top), rows: written)
+        top += rows
+      }
     case .sliceChannels(let start, _):
       // A slice the plan made a view of its source costs nothing.
       let source = plan.locations[node.inputs[0]]!
@@ -576,10 +602,12 @@ private struct Lowering {
     if padded > node.shape[1] { lowerMove(id, from: node.inputs[0], "concat padding", .zero, channels: node.shape[1]..<padded) }
   }
 
-  private mutating func lowerMove(_ id: ValueID, from input: ValueID, _ summary: String, _ mapping: Move.Mapping, channels: Range<Int>? = nil) {
+  private mutating func lowerMove(
+    _ id: ValueID, from input: ValueID, _ summary: String, _ mapping: Move.Mapping, channels: Range<Int>? = nil, rows: ClosedRange<Int>? = nil
+  ) {
     let (to, from) = (graph[id].shape, graph[input].shape)
     let move = Move(destination: region(id), trueChannels: to[1], source: region(input), sourceChannels: from[1],
-                    written: channels ?? 0..<BlockedLayout.paddedChannels(to[1]), mapping: mapping)
+                    written: channels ?? 0..<BlockedLayout.paddedChannels(to[1]), rows: rows, mapping: mapping)
     append(summary, .move(move))
   }
 }

@@ -22,6 +22,8 @@ enum Kernels {
     // Layout is the compiled code's business; as values these are (un)shuffles or identities.
     case .toBlocked(let r): r == 1 ? x[0] : pixelUnshuffle(x[0], r, resultShape)
     case .fromBlocked(let r): r == 1 ? x[0] : pixelShuffle(x[0], r, resultShape)
+    case .sliceRows(let start, let count): sliceRows(x[0], start, count)
+    case .concatRows: concatRows(x, resultShape)
     case .input, .parameter, .output: preconditionFailure("\(op.mnemonic) is not a computation")
     case .fill, .loss, .lossGrad, .conv2dInputGrad, .conv2dWeightGrad, .biasGrad, .leakyReluGrad, .preluGrad,
       .preluSlopeGrad, .sliceChannels, .upsampleNearestGrad, .transposedConvWeight:
@@ -82,6 +84,30 @@ enum Kernels {
       for part in parts {
         let size = part.count / shape[0]
         out.append(contentsOf: part.data[image * size..<(image + 1) * size])
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  static func sliceRows(_ x: Tensor, _ start: Int, _ count: Int) -> Tensor {
+    let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+    var out: [Float] = []
+    out.reserveCapacity(planes * count * w)
+    for plane in 0..<planes {
+      let base = (plane * h + start) * w
+      out.append(contentsOf: x.data[base..<base + count * w])
+    }
+    return Tensor(shape: [x.shape[0], x.shape[1], count, w], data: out)
+  }
+
+  /// Plane by plane, each band's rows of that plane in turn.
+  static func concatRows(_ bands: [Tensor], _ shape: [Int]) -> Tensor {
+    var out: [Float] = []
+    out.reserveCapacity(shape.reduce(1, *))
+    for plane in 0..<shape[0] * shape[1] {
+      for band in bands {
+        let size = band.shape[2] * band.shape[3]
+        out.append(contentsOf: band.data[plane * size..<(plane + 1) * size])
       }
     }
     return Tensor(shape: shape, data: out)

@@ -86,6 +86,32 @@ final class TextIRTests: XCTestCase {
     }
   }
 
+  /// The band ops band-rows makes print and parse back, and their shapes are checked.
+  func testRowBandOpsRoundTripAndCheckTheirShapes() throws {
+    let text = """
+      graph bands {
+        %0 = input "x" : [1, 4, 7, 5]
+        %1 = slice_rows %0 {start = 0, count = 4} : [1, 4, 4, 5]
+        %2 = slice_rows %0 {start = 4, count = 3} : [1, 4, 3, 5]
+        %3 = concat_rows %1, %2 : [1, 4, 7, 5]
+        %4 = output "y" %3 : [1, 4, 7, 5]
+      }
+
+      """
+    XCTAssertEqual(try Graph(parsing: text).text, text)
+    let cases: [(String, String)] = [
+      ("%2 = slice_rows %0 {start = 5, count = 3} : [1, 4, 3, 5]", "slice_rows 5..<8 is outside the 7 rows of [1, 4, 7, 5]"),
+      ("%2 = slice_rows %0 {start = -1, count = 2} : [1, 4, 2, 5]", "slice_rows -1..<1 is outside the 7 rows of [1, 4, 7, 5]"),
+      ("%2 = concat_rows %0, %1 : [1, 4, 14, 5]", "concat_rows operands differ outside rows: [1, 4, 7, 5] and [1, 4, 7, 6]"),
+    ]
+    for (line, expected) in cases {
+      let text = "graph g {\n  %0 = input \"x\" : [1, 4, 7, 5]\n  %1 = input \"z\" : [1, 4, 7, 6]\n  \(line)\n  %3 = output \"y\" %2 : [1]\n}\n"
+      XCTAssertThrowsError(try Graph(parsing: text), line) { error in
+        XCTAssertTrue("\(error)".contains(expected), "\(error)")
+      }
+    }
+  }
+
   func testEveryNetworkRoundTrips() throws {
     let networks: [any Network] = [
       RRDBNet(scale: 4, numFeat: 8, numBlock: 2, numGrowCh: 4),

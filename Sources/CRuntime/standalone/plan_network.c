@@ -111,14 +111,33 @@ static size_t blocked_index(const srf_region *region, int channel, int y, int x)
   return region->offset + ((((size_t)(channel / BLOCK) * (region->height + 2) + (y + 1)) * (region->width + 2) + (x + 1)) * BLOCK) + channel % BLOCK;
 }
 
-// As `Move.run` in Swift: every written channel, halo included.
+// As `Move.shiftRows` in Swift: whole blocks, a row (halo pixels included) at a time.
+static void shift_rows(step_call *call, int begin, int end) {
+  const srf_step *step = call->step;
+  const srf_region *to = &step->output, *from = &step->input;
+  size_t row = (size_t)(to->width + 2) * BLOCK;
+  for (int block = step->written_begin / BLOCK + begin; block < step->written_begin / BLOCK + end; block++) {
+    for (int y = step->first_row; y <= step->last_row; y++) {
+      float *target = call->arena + blocked_index(to, block * BLOCK, y, -1);
+      int source = y + step->move_argument;
+      if (y >= 0 && y < to->height && source >= 0 && source < from->height) {
+        memcpy(target, call->arena + blocked_index(from, block * BLOCK, source, -1), row * sizeof(float));
+      } else {
+        memset(target, 0, row * sizeof(float));
+      }
+    }
+  }
+}
+
+// As `Move.run` in Swift: every written channel and row, halo included.
 static void run_move(void *context, int begin, int end) {
   step_call *call = context;
   const srf_step *step = call->step;
+  if (step->mapping == SRF_MOVE_ROW_SHIFT) return shift_rows(call, begin, end);
   const srf_region *to = &step->output, *from = &step->input;
   int r = step->move_argument;
   for (int c = step->written_begin + begin; c < step->written_begin + end; c++) {
-    for (int y = -1; y <= to->height; y++) {
+    for (int y = step->first_row; y <= step->last_row; y++) {
       for (int x = -1; x <= to->width; x++) {
         float value = 0;
         if (c < step->true_channels && y >= 0 && y < to->height && x >= 0 && x < to->width && step->mapping != SRF_MOVE_ZERO) {
@@ -129,6 +148,7 @@ static void run_move(void *context, int begin, int end) {
             case SRF_MOVE_PIXEL_UNSHUFFLE: sc = c / (r * r); sy = y * r + (c % (r * r)) / r; sx = x * r + c % r; break;
             case SRF_MOVE_CHANNEL_SHIFT: sc = c - r; break;
             case SRF_MOVE_ZERO: break;
+            case SRF_MOVE_ROW_SHIFT: break;
           }
           if (sc < step->source_channels) value = call->arena[blocked_index(from, sc, sy, sx)];
         }
@@ -182,13 +202,22 @@ static int run(void *context, const float *input, int height, int width, float *
       const srf_operand *operand = &step->operands[k];
       call.operands[k] = operand->in_arena ? network->arena + operand->offset : srf_constants + operand->offset;
     }
-    // Every value's size is the canvas's times a fixed ratio, so the tile's is too.
-    int rows = step->output.height * height / canvas_height, columns = step->output.width * width / canvas_width;
+    // Every value's size is the canvas's times a fixed ratio, so the tile's is too; a band of
+    // rows holds those of the tile's rows that fall in it.
+    const srf_region *written = &step->output;
+    int rows = written->full_height * height / canvas_height - written->row_origin, columns = written->width * width / canvas_width;
+    if (rows < 0) rows = 0;
+    if (rows > written->height) rows = written->height;
     switch (step->kind) {
       case SRF_STEP_CONV: srf_pool_parallel_for(network->pool, rows, run_conv, &call); break;
       case SRF_STEP_ELEMENTWISE: srf_pool_parallel_for(network->pool, step->output.blocks, run_elementwise, &call); break;
       case SRF_STEP_TO_BLOCKED: srf_pool_parallel_for(network->pool, rows, run_to_blocked, &call); break;
-      case SRF_STEP_MOVE: srf_pool_parallel_for(network->pool, step->written_end - step->written_begin, run_move, &call); break;
+      case SRF_STEP_MOVE: {
+        int count = step->written_end - step->written_begin;
+        if (step->mapping == SRF_MOVE_ROW_SHIFT) count /= BLOCK;
+        srf_pool_parallel_for(network->pool, count, run_move, &call);
+        break;
+      }
       case SRF_STEP_FROM_BLOCKED:
         srf_pool_parallel_for(network->pool, step->input.height * height / canvas_height, run_from_blocked, &call);
         break;

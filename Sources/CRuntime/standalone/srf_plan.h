@@ -18,6 +18,10 @@ typedef struct {
   int blocks;  // 16-channel blocks
   int height;
   int width;
+  // A band of rows of a taller value (band-rows): the row of that value this one's row 0 is,
+  // and that value's height (0 and `height` for a whole value).
+  int row_origin;
+  int full_height;
 } srf_region;
 
 // An epilogue operand: an activation in the arena, or packed constants.
@@ -29,7 +33,14 @@ typedef struct {
 typedef enum { SRF_STEP_CONV, SRF_STEP_ELEMENTWISE, SRF_STEP_TO_BLOCKED, SRF_STEP_FROM_BLOCKED, SRF_STEP_MOVE } srf_step_kind;
 
 // The data movement of a `Move` step (Sources/SRRuntime/DataMovementSteps.swift).
-typedef enum { SRF_MOVE_UPSAMPLE, SRF_MOVE_PIXEL_SHUFFLE, SRF_MOVE_PIXEL_UNSHUFFLE, SRF_MOVE_CHANNEL_SHIFT, SRF_MOVE_ZERO } srf_move_mapping;
+typedef enum {
+  SRF_MOVE_UPSAMPLE,
+  SRF_MOVE_PIXEL_SHUFFLE,
+  SRF_MOVE_PIXEL_UNSHUFFLE,
+  SRF_MOVE_CHANNEL_SHIFT,
+  SRF_MOVE_ZERO,
+  SRF_MOVE_ROW_SHIFT
+} srf_move_mapping;
 
 typedef struct {
   srf_step_kind kind;
@@ -41,14 +52,17 @@ typedef struct {
   size_t weights;                      // conv: offset into srf_constants
   const srf_operand *operands;
   int operand_count;
-  // SRF_STEP_MOVE: destination channels [written_begin, written_end) get the source value the
-  // mapping names (argument `move_argument`), or zero.
+  // SRF_STEP_MOVE: destination channels [written_begin, written_end), rows [first_row,
+  // last_row] (halo rows -1 and height included), get the source value the mapping names
+  // (argument `move_argument`), or zero.
   srf_move_mapping mapping;
   int move_argument;
   int true_channels;
   int source_channels;
   int written_begin;
   int written_end;
+  int first_row;
+  int last_row;
 } srf_step;
 
 // The network compiled for tiles of height x width input pixels. Smaller tiles run on it too:

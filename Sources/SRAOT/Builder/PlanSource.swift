@@ -80,7 +80,7 @@ struct PlanSource {
   private func stepTable(_ index: Int, _ lowered: LoweredNetwork) throws -> [String] {
     var operandLists: [String] = []
     var steps: [String] = []
-    func region(_ r: LoweredNetwork.Region) -> String { "{\(r.offset), \(r.blocks), \(r.height), \(r.width)}" }
+    func region(_ r: LoweredNetwork.Region) -> String { "{\(r.offset), \(r.blocks), \(r.height), \(r.width), \(r.rowOrigin), \(r.fullHeight)}" }
     func operands(_ list: [LoweredNetwork.Operand]) -> String {
       guard !list.isEmpty else { return ".operands = 0, .operand_count = 0" }
       let name = "operands_\(index)_\(steps.count)"
@@ -117,8 +117,9 @@ struct PlanSource {
         case .pixelUnshuffle(let r): ("SRF_MOVE_PIXEL_UNSHUFFLE", r)
         case .channelShift(let first): ("SRF_MOVE_CHANNEL_SHIFT", first)
         case .zero: ("SRF_MOVE_ZERO", 0)
+        case .rowShift(let shift): ("SRF_MOVE_ROW_SHIFT", shift)
         }
-        steps.append("{.kind = SRF_STEP_MOVE, .output = \(region(move.destination)), .input = \(region(move.source)), .mapping = \(mapping), .move_argument = \(argument), .true_channels = \(move.trueChannels), .source_channels = \(move.sourceChannels), .written_begin = \(move.written.lowerBound), .written_end = \(move.written.upperBound)},")
+        steps.append("{.kind = SRF_STEP_MOVE, .output = \(region(move.destination)), .input = \(region(move.source)), .mapping = \(mapping), .move_argument = \(argument), .true_channels = \(move.trueChannels), .source_channels = \(move.sourceChannels), .written_begin = \(move.written.lowerBound), .written_end = \(move.written.upperBound), .first_row = \(move.rows.lowerBound), .last_row = \(move.rows.upperBound)},")
       case .output:
         continue
       case .weightGrad, .channelSum, .training, .host:
