@@ -18,7 +18,12 @@ public enum Pipeline {
       LayoutAssignment(),
       // Needs the fused convolutions and the edge conversions to merge resampling into.
       FoldResampling(),
-      // Last: the fusions left their absorbed nodes unread.
+      // The fusions left their absorbed nodes unread.
+      DeadValueElimination(),
+      // Needs the upsamplings folded into the convolutions it puts in bands, and no dead
+      // readers left (a chain's activations may have only one reader).
+      BandRows(),
+      // Last: the chain band-rows replaced is unread.
       DeadValueElimination(),
     ]
   }

@@ -41,7 +41,18 @@ final class PlanExecutionTests: XCTestCase {
     try checkPlan("rrdbnet-x2", tile: 40, pad: 4, sizes: [(48, 48), (2, 2), (14, 30), (48, 36)])
   }
 
-  private func checkPlan(_ name: String, tile: Int, pad: Int, sizes: [(Int, Int)]) throws {
+  /// band-rows' bands at their smallest (48 output rows and margins: 2 bands on the 48-row
+  /// canvas), on the whole canvas and on tiles that cover only part of it, or only its first band.
+  func testBandsOfRowsMatchTheJITBitwise() throws {
+    setenv("SRFUSE_BAND_MIB", "0.0001", 1)
+    defer { unsetenv("SRFUSE_BAND_MIB") }
+    let plan = try checkPlan("rrdbnet-x2", tile: 40, pad: 4, sizes: [(48, 48), (30, 48), (14, 30), (48, 36), (2, 2)])
+    XCTAssertTrue(plan.contains("SRF_MOVE_ROW_SHIFT"), "the plan moves bands of rows")
+  }
+
+  /// Returns the generated plan's source.
+  @discardableResult
+  private func checkPlan(_ name: String, tile: Int, pad: Int, sizes: [(Int, Int)]) throws -> String {
     let (network, model) = try StandaloneFixtures.model(name)
     let directory = try StandaloneFixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -68,5 +79,6 @@ final class PlanExecutionTests: XCTestCase {
       let differing = zip(floats, expected.data).filter { $0.bitPattern != $1.bitPattern }.count
       XCTAssertEqual(differing, 0, "\(name) \(height)x\(width): \(differing) of \(floats.count) values differ from the JIT")
     }
+    return try String(contentsOfFile: "\(directory)/plan.c", encoding: .utf8)
   }
 }
