@@ -67,7 +67,7 @@ let package = Package(
     .executableTarget(
       name: "srfuse",
       dependencies: [
-        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRCodegen", "SRTraining", "SRTrain", "SRRuntime", "SRWeights", "SRAOT",
+        "SRIR", "SRDSL", "SRGraphs", "SRPasses", "SRAutodiff", "SRCodegen", "SRTraining", "SRTrain", "SRRuntime", "SRWeights", "SRAOT", "CRuntime",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),

@@ -24,12 +24,12 @@ public struct BandRows: GraphPass {
   /// a one-pixel halo, as the compiled kernels store them).
   public let maxBandBytes: Int
 
-  /// 64 MiB, or `$SRFUSE_BAND_MIB` mebibytes (tests use small bands on small images).
+  /// 32 MiB, or `$SRFUSE_BAND_MIB` mebibytes (tests use small bands on small images).
   public static var configuredBandBytes: Int {
     if let text = getenv("SRFUSE_BAND_MIB").map({ String(cString: $0) }), let mebibytes = Double(text), mebibytes > 0 {
       return Int(mebibytes * 1_048_576)
     }
-    return 64 << 20
+    return 32 << 20
   }
 
   /// Output rows of the largest Winograd tile a convolution may be given (F(4x4,3x3); see

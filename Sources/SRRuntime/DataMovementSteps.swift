@@ -54,9 +54,24 @@ public struct Move: Sendable {
     }
   }
 
+  /// Whether the move copies whole blocks, row by row: destination block b and row y are source
+  /// block b - `blocks` and row y + `rows`. A row shift does; so does a channel shift by whole
+  /// blocks of every channel of a source of the same size (an operand copied into a
+  /// concatenation), since sources keep their halos and padding channels zero.
+  var blockCopy: (blocks: Int, rows: Int)? {
+    let block = BlockedLayout.block
+    switch mapping {
+    case .rowShift(let shift): return (0, shift)
+    case .channelShift(let first) where first % block == 0 && sourceChannels % block == 0 && written == first..<first + sourceChannels
+      && trueChannels >= written.upperBound && source.height == destination.height && source.width == destination.width:
+      return (first / block, 0)
+    default: return nil
+    }
+  }
+
   /// Runs the move in plain Swift over the arena, channels split across the pool.
   func run(arena: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-    if case .rowShift(let shift) = mapping { return shiftRows(by: shift, arena: arena, pool: pool) }
+    if let (blocks, rows) = blockCopy { return copyBlocks(shiftedBy: blocks, rows: rows, arena: arena, pool: pool) }
     let (to, from) = (destination, source)
     pool.parallelFor(written.count) { range in
       for c in range.lowerBound + written.lowerBound..<range.upperBound + written.lowerBound {
@@ -73,19 +88,20 @@ public struct Move: Sendable {
     }
   }
 
-  /// A row shift, a row (halo pixels included) at a time: the source's rows, or zeros for the
-  /// destination's halo rows.
-  private func shiftRows(by shift: Int, arena: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-    let (to, from) = (destination, source)
-    let rowFloats = (to.width + 2) * BlockedLayout.block
-    let firstBlock = written.lowerBound / BlockedLayout.block
-    pool.parallelFor(written.count / BlockedLayout.block) { range in
-      for block in range.lowerBound + firstBlock..<range.upperBound + firstBlock {
+  /// A `blockCopy`, a row (halo pixels included) at a time: the source's rows, or zeros for
+  /// the destination's halo rows.
+  private func copyBlocks(shiftedBy blockShift: Int, rows rowShift: Int, arena: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let (to, from, block) = (destination, source, BlockedLayout.block)
+    let rowFloats = (to.width + 2) * block
+    let firstBlock = written.lowerBound / block
+    pool.parallelFor(written.count / block) { range in
+      for b in range.lowerBound + firstBlock..<range.upperBound + firstBlock {
         for y in rows {
-          let target = arena + to.offset + BlockedLayout.index(channel: block * BlockedLayout.block, y: y, x: -1, height: to.height, width: to.width)
-          if (0..<to.height).contains(y), (0..<from.height).contains(y + shift) {
-            let origin = arena + from.offset + BlockedLayout.index(channel: block * BlockedLayout.block, y: y + shift, x: -1, height: from.height, width: from.width)
-            target.update(from: origin, count: rowFloats)
+          let target = arena + to.offset + BlockedLayout.index(channel: b * block, y: y, x: -1, height: to.height, width: to.width)
+          if (0..<to.height).contains(y), (0..<from.height).contains(y + rowShift) {
+            let channel = (b - blockShift) * block
+            target.update(from: arena + from.offset + BlockedLayout.index(channel: channel, y: y + rowShift, x: -1, height: from.height, width: from.width),
+                          count: rowFloats)
           } else {
             target.update(repeating: 0, count: rowFloats)
           }

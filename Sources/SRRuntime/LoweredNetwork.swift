@@ -224,7 +224,7 @@ public struct LoweredNetwork {
     let plan = BufferPlan(graph: graph, blocked: blocked, aliasConcats: !disabled.contains("alias-concats"),
                           reuseMemory: !disabled.contains("plan-buffers"),
                           floats: { BlockedLayout.floatCount(channels: $0, height: $1, width: $2) }, block: BlockedLayout.block,
-                          alsoReads: alsoReads)
+                          alsoReads: alsoReads, copyOperandsReadLater: !graph.nodes.indices.contains(where: graph.isReduction))
     return (graph, plan)
   }
 }
@@ -315,6 +315,8 @@ private struct Lowering {
 
   /// Where each value lies in rows of a taller one (see `Graph.rowBands`).
   let bands: [Graph.RowBand]
+  /// The operands copied into concatenations so far: [buffer, channel offset, operand].
+  var copiedIntoConcats: Set<[Int]> = []
 
   /// For each reduction, the value it is accumulated as and the factor its sums are taken by.
   let reductionRoots: [ValueID: (value: ValueID, factor: Float)]
@@ -463,16 +465,11 @@ private struct Lowering {
       lowerChannelSum("prelu_slope_grad", .negativeProducts, node.inputs[0], node.inputs[1],
                       .perChannel(trueChannels: graph[node.inputs[0]].shape[1], shared: channels == 1, factor: factor, accumulator: sum))
     case .sliceRows(let start, _):
+      // A crop only its concatenation reads goes straight into the concatenation's rows.
+      if let concat = plan.cropsIntoRows[id] { return lowerBand(id, of: concat, from: node.inputs[0], shift: start) }
       lowerMove(id, from: node.inputs[0], "slice_rows from \(start)", .rowShift(start))
     case .concatRows:
-      var top = 0
-      for (index, band) in node.inputs.enumerated() {
-        let rows = graph[band].shape[2]
-        // Each band writes its own rows, and the halo row above (below) the first (last) one.
-        let written = (index == 0 ? -1 : top)...(index == node.inputs.count - 1 ? top + rows : top + rows - 1)
-        lowerMove(id, from: band, "concat_rows of %\(band) at row \(top)", .rowShift(-top), rows: written)
-        top += rows
-      }
+      for band in node.inputs where plan.cropsIntoRows[band] == nil { lowerBand(band, of: id, from: band, shift: 0) }
     case .sliceChannels(let start, _):
       // A slice the plan made a view of its source costs nothing.
       let source = plan.locations[node.inputs[0]]!
@@ -594,12 +591,25 @@ private struct Lowering {
     for operand in node.inputs {
       let channels = graph[operand].shape[1], first = start
       start += channels
-      if plan.locations[operand] == BufferPlan.Location(buffer: home.buffer, channelOffset: home.channelOffset + first) { continue }
+      let slice = BufferPlan.Location(buffer: home.buffer, channelOffset: home.channelOffset + first)
+      // In place, or copied in already by a narrower concatenation of the same buffer.
+      if plan.locations[operand] == slice || !copiedIntoConcats.insert([slice.buffer, slice.channelOffset, operand]).inserted { continue }
       lowerMove(id, from: operand, "concat copy of %\(operand)", .channelShift(first), channels: first..<first + channels)
     }
     // The padding channels of the last block, which no operand wrote.
     let padded = BlockedLayout.paddedChannels(node.shape[1])
     if padded > node.shape[1] { lowerMove(id, from: node.inputs[0], "concat padding", .zero, channels: node.shape[1]..<padded) }
+  }
+
+  /// Copies `band`, an operand of `concat` (a concat_rows), into its rows of `concat` from
+  /// `source`, whose row y + `shift` is the band's row y. Each band writes its own rows, and
+  /// the halo row above (below) the first (last) one.
+  private mutating func lowerBand(_ band: ValueID, of concat: ValueID, from source: ValueID, shift: Int) {
+    let bands = graph[concat].inputs
+    let index = bands.firstIndex(of: band)!
+    let top = bands[..<index].reduce(0) { $0 + graph[$1].shape[2] }, rows = graph[band].shape[2]
+    let written = (index == 0 ? -1 : top)...(index == bands.count - 1 ? top + rows : top + rows - 1)
+    lowerMove(concat, from: source, "concat_rows of %\(band) at row \(top)", .rowShift(shift - top), rows: written)
   }
 
   private mutating func lowerMove(

@@ -40,9 +40,11 @@ struct Upscale: ParsableCommand {
 
   func run() throws {
     let jobs = try ImagePipeline.planJobs(inputs: inputs, output: output)
-    let model = try modelOptions.resolve()
+    var model = try modelOptions.resolve()
+    let weights = ReloadableWeights(model.parameters) { try modelOptions.resolve().parameters }
+    model.parameters = [:]
     let tuner = backendOptions.backend == .jit ? makeTuner(backendOptions.tuning, threads: threads) : nil
-    let network = makeNetwork(model, precision: backendOptions.resolvedPrecision(), tuner: tuner)
+    let network = makeNetwork(model, weights: weights, precision: backendOptions.resolvedPrecision(), tuner: tuner)
     let settings = ImagePipeline.Settings(tile: tile, pad: tilePad, outscale: outscale, alpha: alpha)
     // The C runtime's pipeline streams each image: rows are read, upscaled strip by strip and
     // written as they are finished.
@@ -50,15 +52,17 @@ struct Upscale: ParsableCommand {
     if !failures.isEmpty { throw ExitCode(1) }
   }
 
-  /// Runs each tile on the chosen backend; the network is prepared once per tile size.
-  func makeNetwork(_ model: ResolvedModel, precision: PrecisionChoice, tuner: ConvTuner?) -> PipelineNetwork {
+  /// Runs each tile on the chosen backend; the network is prepared once per tile size (the
+  /// JIT's holds its weights packed, so the loaded ones are let go meanwhile).
+  func makeNetwork(_ model: ResolvedModel, weights: ReloadableWeights, precision: PrecisionChoice, tuner: ConvTuner?) -> PipelineNetwork {
     var prepared: [[Int]: PreparedNetwork] = [:]
     let network = model.network
     return PipelineNetwork(scale: network.scale, inputMultiple: network.inputMultiple, postResize: model.postResize) { input, output, progress in
       let key = [input.shape[2], input.shape[3]]
       if prepared[key] == nil {
         let graph = try network.graph(height: key[0], width: key[1])
-        prepared[key] = try backendOptions.prepare(graph, parameters: model.parameters, threads: threads, precision: precision, tuner: tuner)
+        prepared[key] = try backendOptions.prepare(graph, parameters: try weights.get(), threads: threads, precision: precision, tuner: tuner)
+        if backendOptions.backend == .jit { weights.release() }
       }
       try prepared[key]!.run(input, output, progress)
     }

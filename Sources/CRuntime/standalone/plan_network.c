@@ -111,17 +111,35 @@ static size_t blocked_index(const srf_region *region, int channel, int y, int x)
   return region->offset + ((((size_t)(channel / BLOCK) * (region->height + 2) + (y + 1)) * (region->width + 2) + (x + 1)) * BLOCK) + channel % BLOCK;
 }
 
-// As `Move.shiftRows` in Swift: whole blocks, a row (halo pixels included) at a time.
-static void shift_rows(step_call *call, int begin, int end) {
+// As `Move.blockCopy` in Swift: whether the move copies whole blocks row by row, destination
+// block b and row y being source block b - *block_shift and row y + *row_shift.
+static int copies_whole_blocks(const srf_step *step, int *block_shift, int *row_shift) {
+  int first = step->move_argument;
+  if (step->mapping == SRF_MOVE_ROW_SHIFT) {
+    *block_shift = 0, *row_shift = first;
+    return 1;
+  }
+  if (step->mapping == SRF_MOVE_CHANNEL_SHIFT && first % BLOCK == 0 && step->source_channels % BLOCK == 0 &&
+      step->written_begin == first && step->written_end == first + step->source_channels &&
+      step->true_channels >= step->written_end && step->input.height == step->output.height &&
+      step->input.width == step->output.width) {
+    *block_shift = first / BLOCK, *row_shift = 0;
+    return 1;
+  }
+  return 0;
+}
+
+// As `Move.copyBlocks` in Swift: a row (halo pixels included) at a time.
+static void copy_blocks(step_call *call, int block_shift, int row_shift, int begin, int end) {
   const srf_step *step = call->step;
   const srf_region *to = &step->output, *from = &step->input;
   size_t row = (size_t)(to->width + 2) * BLOCK;
   for (int block = step->written_begin / BLOCK + begin; block < step->written_begin / BLOCK + end; block++) {
     for (int y = step->first_row; y <= step->last_row; y++) {
       float *target = call->arena + blocked_index(to, block * BLOCK, y, -1);
-      int source = y + step->move_argument;
+      int source = y + row_shift;
       if (y >= 0 && y < to->height && source >= 0 && source < from->height) {
-        memcpy(target, call->arena + blocked_index(from, block * BLOCK, source, -1), row * sizeof(float));
+        memcpy(target, call->arena + blocked_index(from, (block - block_shift) * BLOCK, source, -1), row * sizeof(float));
       } else {
         memset(target, 0, row * sizeof(float));
       }
@@ -133,7 +151,8 @@ static void shift_rows(step_call *call, int begin, int end) {
 static void run_move(void *context, int begin, int end) {
   step_call *call = context;
   const srf_step *step = call->step;
-  if (step->mapping == SRF_MOVE_ROW_SHIFT) return shift_rows(call, begin, end);
+  int block_shift, row_shift;
+  if (copies_whole_blocks(step, &block_shift, &row_shift)) return copy_blocks(call, block_shift, row_shift, begin, end);
   const srf_region *to = &step->output, *from = &step->input;
   int r = step->move_argument;
   for (int c = step->written_begin + begin; c < step->written_begin + end; c++) {
@@ -213,8 +232,8 @@ static int run(void *context, const float *input, int height, int width, float *
       case SRF_STEP_ELEMENTWISE: srf_pool_parallel_for(network->pool, step->output.blocks, run_elementwise, &call); break;
       case SRF_STEP_TO_BLOCKED: srf_pool_parallel_for(network->pool, rows, run_to_blocked, &call); break;
       case SRF_STEP_MOVE: {
-        int count = step->written_end - step->written_begin;
-        if (step->mapping == SRF_MOVE_ROW_SHIFT) count /= BLOCK;
+        int count = step->written_end - step->written_begin, block_shift, row_shift;
+        if (copies_whole_blocks(step, &block_shift, &row_shift)) count /= BLOCK;
         srf_pool_parallel_for(network->pool, count, run_move, &call);
         break;
       }
