@@ -11,9 +11,9 @@ import SRIR
 ///   add) would keep the whole buffer alive that long, so in inference graphs
 ///   (`copyOperandsReadLater`) it keeps a buffer of its own and is copied in (once, by the
 ///   first concatenation that reads it); a training graph keeps the buffer for its backward
-///   pass anyway. In training graphs, the channel slices that are a concatenation's backward are views too.
-///   The bands of a `concat_rows` that are crops read by it alone are not stored: each crop
-///   is copied into the concatenation's rows as soon as its band is done.
+///   pass anyway. In training graphs, the channel slices that are a concatenation's backward
+///   are views too. The bands of a `concat_rows` that are crops read by it alone are not
+///   stored: each crop is copied into the concatenation's rows as soon as its band is done.
 /// - plan-buffers: buffers whose lifetimes do not overlap share arena bytes (first fit by
 ///   offset, in order of definition); otherwise every buffer gets its own bytes.
 public struct BufferPlan: Sendable {
