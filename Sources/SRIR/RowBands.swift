@@ -17,6 +17,7 @@ extension Graph {
         let source = bands[node.inputs[0]]
         band = RowBand(origin: source.origin + start, fullHeight: source.fullHeight)
       } else if case .concatRows = node.op {
+        // The bands put back together: a whole value again.
       } else if let first = node.inputs.first, self[first].shape.count == 4, height > 0, bands[first].fullHeight != self[first].shape[2] {
         let (source, sourceHeight) = (bands[first], self[first].shape[2])
         if height % sourceHeight == 0 {

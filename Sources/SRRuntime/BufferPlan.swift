@@ -128,7 +128,7 @@ public struct BufferPlan: Sendable {
 
   /// The location of a value made of `operands` laid side by side, if they already are
   /// (or will be, by a copy: `copiedIn`).
-  private func contiguousLocation(of operands: [ValueID], _ graph: Graph, copiedIn: [Location: ValueID] = [:]) -> Location? {
+  private func contiguousLocation(of operands: [ValueID], _ graph: Graph, copiedIn: [Location: ValueID]) -> Location? {
     func location(_ operand: ValueID) -> Location? { locations[operand] ?? copiedIn.first { $0.value == operand }?.key }
     guard let first = location(operands[0]) else { return nil }
     var offset = first.channelOffset
