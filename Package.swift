@@ -83,7 +83,7 @@ let package = Package(
     .testTarget(name: "SRTrainTests", dependencies: ["SRTrain", "SRTraining", "SRGraphs", "SRIR", "SRWeights", "SRCodegen", "SRImage", "SRTestSupport"]),
     .testTarget(name: "SRWeightsTests", dependencies: ["SRIR", "SRWeights", "SRTestSupport"]),
     .testTarget(name: "SRImageTests", dependencies: ["SRImage", "CRuntime", "SRWeights", "SRIR", "SRTestSupport"]),
-    .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport"]),
+    .testTarget(name: "SRCodegenTests", dependencies: ["SRCodegen", "SRRuntime", "SRIR", "SRTestSupport", "CRuntime"]),
     .testTarget(name: "SRPassesTests", dependencies: ["SRIR", "SRPasses", "SRGraphs", "SRDSL", "SRAutodiff", "SRRuntime", "SRTestSupport"]),
     .testTarget(name: "SRAOTTests", dependencies: ["SRAOT", "SRImage", "SRRuntime", "SRIR", "SRPasses", "SRGraphs", "SRWeights", "SRDSL", "SRTestSupport"]),
     // Runs the built `srfuse` binary as a user would.

@@ -22,14 +22,20 @@ public typealias ConvKernelFunction = @convention(c) (
 public enum ConvKernelGenerator {
   /// Adds the kernel for `spec` as function `name` to `module` (built in `context`).
   /// `tile` overrides the register tile of a direct kernel (for tuning); the packed weights do
-  /// not depend on it. Winograd specs go to `WinogradKernelGenerator`.
+  /// not depend on it. Winograd specs go to `WinogradKernelGenerator`, AMX ones to
+  /// `AMXConvKernelGenerator` (`amxTiles` emulated only for tests on CPUs without AMX).
   public static func emit(
     _ spec: ConvKernelSpec, named name: String, in context: LLVMContextRef, module: LLVMModuleRef,
-    target: TargetDescription, tile: ConvTile? = nil
+    target: TargetDescription, tile: ConvTile? = nil, amxTiles: AMXTiles = .hardware
   ) {
-    if case .winograd = spec.algorithm {
+    switch spec.algorithm {
+    case .winograd:
       WinogradKernelGenerator.emit(spec, named: name, in: context, module: module, target: target)
       return
+    case .amxBF16:
+      AMXConvKernelGenerator.emit(spec, named: name, in: context, module: module, target: target, tiles: amxTiles)
+      return
+    case .direct, .directBF16: break
     }
     precondition(spec.invalidReason == nil, "cannot compile convolution: \(spec.invalidReason ?? "")")
     // LLVM aborts the process on a bf16 intrinsic its target lacks.

@@ -51,6 +51,11 @@ public struct ConvKernelSpec: Hashable, Sendable {
       if kernelSize != 3 || upsample != 1 || downsample != 1 { return "Winograd kernels compute plain 3x3 convolutions only" }
     }
     if algorithm == .directBF16 && downsample != 1 { return "bf16 kernels do not sum their result over blocks (inference only)" }
+    if algorithm == .amxBF16 {
+      if upsample != 1 || downsample != 1 { return "AMX kernels compute plain convolutions only (no resampling)" }
+      if inChannels % AMXConvKernelGenerator.groupChannels != 0 { return "AMX kernels need a multiple of 32 input channels, not \(inChannels)" }
+      if width < AMXConvKernelGenerator.stripColumns { return "AMX kernels need rows of at least \(AMXConvKernelGenerator.stripColumns) pixels, not \(width)" }
+    }
     return convolutionGeometryProblem(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, height: height, width: width, upsample: upsample)
       ?? epilogue.blockMisalignment(channels: outChannels)
   }
@@ -80,29 +85,33 @@ public struct ConvKernelSpec: Hashable, Sendable {
 /// 1x1 window), by Winograd's F(m x m, 3 x 3) on m x m output tiles (see `WinogradTransform`:
 /// 4x fewer multiplies at m = 4, 5.1x at m = 6, at a small fp32 error), or directly in bf16
 /// with AVX512-BF16's `vdpbf16ps`: inputs and weights rounded to bf16 (nearest even), products
-/// summed in fp32, the epilogue and the stored output in fp32.
+/// summed in fp32, the epilogue and the stored output in fp32; or the same bf16 numerics with
+/// AMX tile instructions (`AMXConvKernelGenerator`).
 public enum ConvAlgorithm: Hashable, Sendable, CustomStringConvertible {
   case direct
   case winograd(outputTile: Int)
   case directBF16
+  case amxBF16
 
   public var description: String {
     switch self {
     case .direct: "direct"
     case .winograd(let m): "winograd F\(m)"
     case .directBF16: "direct bf16 (avx512-bf16)"
+    case .amxBF16: "direct bf16 (amx)"
     }
   }
 
   /// Whether the kernel rounds its inputs and weights to bf16.
-  public var isBF16: Bool { self == .directBF16 }
+  public var isBF16: Bool { self == .directBF16 || self == .amxBF16 }
 
-  /// A stable name, for files: "direct", "winograd4", "winograd6", "bf16".
+  /// A stable name, for files: "direct", "winograd4", "winograd6", "bf16", "amx".
   public var key: String {
     switch self {
     case .direct: "direct"
     case .winograd(let m): "winograd\(m)"
     case .directBF16: "bf16"
+    case .amxBF16: "amx"
     }
   }
 
@@ -110,6 +119,7 @@ public enum ConvAlgorithm: Hashable, Sendable, CustomStringConvertible {
     switch key {
     case "direct": self = .direct
     case "bf16": self = .directBF16
+    case "amx": self = .amxBF16
     case _ where key.hasPrefix("winograd"):
       guard let m = Int(key.dropFirst("winograd".count)) else { return nil }
       self = .winograd(outputTile: m)

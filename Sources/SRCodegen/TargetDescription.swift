@@ -48,6 +48,19 @@ public struct TargetDescription: Hashable, Sendable {
   public static let avx512bf16 = TargetDescription(
     cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512bf16", vectorWidth: 16)
 
+  /// Sapphire Rapids' AVX-512 with AVX512-BF16 and AMX (tiles and their bf16 products), for
+  /// building and checking AMX kernels on machines that cannot run them.
+  public static let amx = TargetDescription(
+    cpu: "sapphirerapids", features: "+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512bf16,+amx-tile,+amx-bf16", vectorWidth: 16)
+
+  /// Whether kernels for this target may use AMX bf16 tiles (and AVX512-BF16, which rounds their
+  /// inputs). For the host, LLVM reads CPUID and checks XCR0 that the OS saves the tile state;
+  /// Linux still wants a permission request per process (`srf_request_amx_permission`).
+  public var hasAMX: Bool {
+    let list = features.split(separator: ",")
+    return hasAVX512BF16 && list.contains("+amx-tile") && list.contains("+amx-bf16")
+  }
+
   /// Whether kernels for this target may use AVX512-BF16. For the host, LLVM reads the feature
   /// from CPUID and checks XCR0 that the OS saves the AVX-512 state (never from the CPU name).
   public var hasAVX512BF16: Bool {

@@ -28,8 +28,11 @@ public func packConvWeights(
 
 /// Floats in the packed weights of `spec`'s kernel (direct, bf16 or Winograd layout).
 public func packedConvWeightCount(_ spec: ConvKernelSpec) -> Int {
-  if case .winograd = spec.algorithm { return WinogradWeights(spec).count }
-  return PackedConvWeights(spec).count
+  switch spec.algorithm {
+  case .winograd: WinogradWeights(spec).count
+  case .amxBF16: AMXConvWeights(spec).count
+  case .direct, .directBF16: PackedConvWeights(spec).count
+  }
 }
 
 /// Packs into `packed`, a buffer of the layout's size that a packing of the same spec filled
@@ -53,6 +56,9 @@ public func packConvWeights(
     fp32.algorithm = .direct
     let direct = packConvWeights(fp32, weight: weight, trueOutChannels: trueOutChannels, trueInChannels: trueInChannels)
     PackedConvWeights(spec).interleaveBF16Pairs(of: direct.pointer, into: packed.pointer)
+    return
+  case .amxBF16:
+    AMXConvWeights(spec).pack(weight, trueOutChannels: trueOutChannels, trueInChannels: trueInChannels, into: packed.pointer)
     return
   case .direct: break
   }

@@ -69,20 +69,24 @@ extension ConvKernelTests {
       bf16Case(Case(trueIn: 192, trueOut: 64, height: 64, width: 64, epilogue: [.bias, .scale(0.2), .add])).spec,
       bf16Case(Case(trueIn: 64, trueOut: 64, height: 128, width: 128, upsample: 2, epilogue: [.bias])).spec,
     ] {
-      let context = LLVMContextCreate()!
-      defer { LLVMContextDispose(context) }
-      let module = LLVMModuleCreateWithNameInContext("bf16", context)!
-      ConvKernelGenerator.emit(spec, named: "bf16_conv", in: context, module: module, target: .avx512bf16)
-      var message: UnsafeMutablePointer<CChar>?
-      XCTAssertEqual(LLVMVerifyModule(module, LLVMReturnStatusAction, &message), 0, message.map { String(cString: $0) } ?? "")
-      LLVMDisposeMessage(message)
-      let assembly = AssemblyListing.assembly(of: module, target: .avx512bf16)
-      let lines = assembly.split(separator: "\n")
+      let lines = verifiedAssembly(of: spec, target: .avx512bf16)
       XCTAssertTrue(lines.contains { $0.contains("vdpbf16ps") && $0.contains("zmm") }, "no 512-bit vdpbf16ps for \(spec)")
       XCTAssertTrue(lines.contains { $0.contains("vcvtneps2bf16") }, "inputs not rounded by vcvtneps2bf16 for \(spec)")
       XCTAssertFalse(lines.contains { $0.contains("64-byte Spill") || $0.contains("64-byte Reload") }, "zmm spills for \(spec)")
       XCTAssertFalse(lines.contains { $0.contains("vfmadd") }, "fp32 FMAs in a bf16 kernel for \(spec)")
     }
+  }
+
+  /// The assembly lines of `spec`'s kernel for `target`, after checking that its module verifies.
+  func verifiedAssembly(of spec: ConvKernelSpec, target: TargetDescription, file: StaticString = #filePath, line: UInt = #line) -> [Substring] {
+    let context = LLVMContextCreate()!
+    defer { LLVMContextDispose(context) }
+    let module = LLVMModuleCreateWithNameInContext("conv", context)!
+    ConvKernelGenerator.emit(spec, named: "conv", in: context, module: module, target: target)
+    var message: UnsafeMutablePointer<CChar>?
+    XCTAssertEqual(LLVMVerifyModule(module, LLVMReturnStatusAction, &message), 0, message.map { String(cString: $0) } ?? "", file: file, line: line)
+    LLVMDisposeMessage(message)
+    return AssemblyListing.assembly(of: module, target: target).split(separator: "\n")
   }
 
   func testBFloat16RoundsToNearestEven() {

@@ -38,8 +38,8 @@ final class ConvKernelTests: XCTestCase {
   /// integers in -4...4, whose products and sums fp32 and bf16 hold exactly.
   @discardableResult
   func check(
-    _ testCase: Case, target: TargetDescription = .host, tile: ConvTile? = nil, splits: [Int] = [], seed: UInt64 = 1,
-    tolerance: Double = 1e-5, smallIntegers: Bool = false, file: StaticString = #filePath, line: UInt = #line
+    _ testCase: Case, target: TargetDescription = .host, tile: ConvTile? = nil, amxTiles: AMXTiles = .hardware, splits: [Int] = [],
+    seed: UInt64 = 1, tolerance: Double = 1e-5, smallIntegers: Bool = false, file: StaticString = #filePath, line: UInt = #line
   ) throws -> [Float] {
     let spec = testCase.spec
     let (k, height, width, f) = (testCase.kernelSize, testCase.height, testCase.width, testCase.upsample)
@@ -75,7 +75,7 @@ final class ConvKernelTests: XCTestCase {
     expected.magnitudes += [Double](repeating: 0, count: padding)
     referenceEpilogue(&expected, steps: testCase.epilogue, operands: operands, channels: outChannels, pixels: pixels)
 
-    let kernel = try compiler(target).conv(spec, tile: tile)
+    let kernel = try compiler(target).conv(spec, tile: tile, amxTiles: amxTiles)
     let blockedInput = makeBlocked(input, channels: testCase.trueIn, height: spec.inputHeight, width: spec.inputWidth)
     let packed = weight.withUnsafeBufferPointer {
       packConvWeights(spec, weight: $0, trueOutChannels: testCase.trueOut, trueInChannels: testCase.trueIn)

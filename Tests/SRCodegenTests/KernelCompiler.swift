@@ -30,8 +30,8 @@ final class KernelCompiler: @unchecked Sendable {
     return try jit.address(of: name)
   }
 
-  func conv(_ spec: ConvKernelSpec, tile: ConvTile? = nil) throws -> ConvKernelFunction {
-    let address = try compile { ConvKernelGenerator.emit(spec, named: $0, in: $1, module: $2, target: $3, tile: tile) }
+  func conv(_ spec: ConvKernelSpec, tile: ConvTile? = nil, amxTiles: AMXTiles = .hardware) throws -> ConvKernelFunction {
+    let address = try compile { ConvKernelGenerator.emit(spec, named: $0, in: $1, module: $2, target: $3, tile: tile, amxTiles: amxTiles) }
     return unsafeBitCast(address, to: ConvKernelFunction.self)
   }
 
