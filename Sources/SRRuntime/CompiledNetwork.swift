@@ -68,7 +68,7 @@ public final class CompiledNetwork: @unchecked Sendable {
     outputShapes = Dictionary(uniqueKeysWithValues: optimized.outputs.map { ($0.name, optimized[$0.id].shape) })
     let image = batch == 1 ? optimized : try optimized.withBatch(1)
     let lowered = try LoweredNetwork(
-      graph: image, parameter: parameter, disabled: disabled, threads: pool.threads, imagesPerRun: batch, precision: precision, tuner: tuner)
+      graph: image, parameter: parameter, disabled: disabled, threads: pool.threads, imagesPerRun: batch, precision: precision, target: target, tuner: tuner)
     self.lowered = lowered
     // An impossible size is an error, not an allocation failure in the middle of a run.
     guard UInt64(lowered.plan.arenaBytes) < ProcessInfo.processInfo.physicalMemory else {

@@ -5,7 +5,7 @@ import SRIR
 
 /// Chooses each convolution's algorithm on this CPU by timing the candidates, while a network
 /// is lowered (`LoweredNetwork(tuner:)`): for plain 3x3 convolutions, the precision's default
-/// kernel (direct fp32, or direct bf16) against Winograd F(4x4,3x3) in fp32 (and, in bf16, direct
+/// kernel (direct fp32, or direct bf16 on AVX512-BF16 or AMX) against Winograd F(4x4,3x3) in fp32 (and, in bf16, direct
 /// fp32): a kernel at least as accurate as the precision asks for may replace its default when
 /// it is faster. A candidate may be chosen only if its output matches the direct fp32 kernel's on
 /// random data, and only if it is 5% faster than the default, so timing noise between
@@ -88,13 +88,13 @@ public final class ConvTuner: @unchecked Sendable {
     "\(TuningCache.hostCPU) | \(target.cpu) \(target.vectorWidth)-wide | \(spec.algorithm.key) | \(spec.shapeKey)"
   }
 
-  /// Direct fp32 first (the reference the others are checked against), then the default (bf16)
-  /// and Winograd; just the default when there is no alternative.
+  /// Direct fp32 first (the reference the others are checked against), then the default (a
+  /// bf16 kernel) and Winograd; just the default when there is no alternative.
   static func candidates(for spec: ConvKernelSpec) -> [ConvAlgorithm] {
     var winograd = spec
     winograd.algorithm = .winograd(outputTile: 4)
-    guard winograd.invalidReason == nil, spec.algorithm == .direct || spec.algorithm == .directBF16 else { return [spec.algorithm] }
-    return (spec.algorithm == .direct ? [.direct] : [.direct, .directBF16]) + [.winograd(outputTile: 4)]
+    guard winograd.invalidReason == nil, [.direct, .directBF16, .amxBF16].contains(spec.algorithm) else { return [spec.algorithm] }
+    return [.direct] + (spec.algorithm == .direct ? [] : [spec.algorithm]) + [.winograd(outputTile: 4)]
   }
 
   private func measure(_ spec: ConvKernelSpec, candidates: [ConvAlgorithm]) throws -> Choice {

@@ -1,4 +1,5 @@
 import CLLVM
+import CRuntime
 import Dispatch
 import Foundation
 import SRCodegen
@@ -78,6 +79,9 @@ public final class KernelCache: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     if let function = functions[request] { return function }
+    if case .conv(let spec) = request, spec.algorithm == .amxBF16, srf_request_amx_permission() == 0 {
+      throw CompileError(description: "Linux did not let this process use AMX tiles (it does from kernel 5.16 on): use --precision fp32")
+    }
     let started = DispatchTime.now().uptimeNanoseconds
     compiled += 1
     let name = "srfuse_kernel_\(compiled)"

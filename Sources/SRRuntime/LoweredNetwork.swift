@@ -119,22 +119,24 @@ public struct LoweredNetwork {
   /// A training graph at batch 1 with `imagesPerRun` > 1 runs a batch image by image: each
   /// image's loss and loss gradient are scaled by 1/imagesPerRun, so the accumulated sums are
   /// the batch's means.
-  /// `precision` bf16 compiles the forward convolutions to bf16 kernels (the target must have
-  /// them: see `PrecisionChoice`); `tuner` then picks each convolution's algorithm.
+  /// `precision` bf16 compiles the forward convolutions to `target`'s bf16 kernels (it must
+  /// have them: see `PrecisionChoice`); `tuner` then picks each convolution's algorithm.
   public init(graph optimized: Graph, parameters: StateDict, disabled: Set<String> = [], threads: Int = 1,
-              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32, tuner: ConvTuner? = nil) throws {
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32, target: TargetDescription = .host,
+              tuner: ConvTuner? = nil) throws {
     try self.init(graph: optimized, parameter: { parameters[$0] }, disabled: disabled, threads: threads, packing: packing,
-                  imagesPerRun: imagesPerRun, precision: precision, tuner: tuner)
+                  imagesPerRun: imagesPerRun, precision: precision, target: target, tuner: tuner)
   }
 
   /// The same with each parameter given by name (from a flat buffer, say: no state dict).
   public init(graph optimized: Graph, parameter: @escaping (String) -> Tensor?, disabled: Set<String> = [], threads: Int = 1,
-              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32, tuner: ConvTuner? = nil) throws {
+              packing: ConstantPacking? = nil, imagesPerRun: Int = 1, precision: Precision = .fp32, target: TargetDescription = .host,
+              tuner: ConvTuner? = nil) throws {
     (graph, plan) = try Self.plan(optimized, disabled: disabled)
     perRunValues = Set(zip(graph.nodes.indices, graph.stateValues()).filter(\.1).map(\.0))
     self.imagesPerRun = imagesPerRun
     var lowering = Lowering(graph: graph, plan: plan, parameter: parameter, threads: threads, packing: packing ?? ConstantPacking(),
-                            imagesPerRun: imagesPerRun, precision: precision, tuner: tuner)
+                            imagesPerRun: imagesPerRun, precision: precision, target: target, tuner: tuner)
     var plainReads = Set<ValueID>()
     for (id, node) in graph.nodes.enumerated() {
       if lowering.isConstant[id] {
@@ -273,14 +275,15 @@ private struct Lowering {
   let readUpsampled: Set<ValueID>
 
   let precision: Precision
+  let target: TargetDescription
   let tuner: ConvTuner?
 
   init(
     graph: Graph, plan: BufferPlan, parameter: @escaping (String) -> Tensor?, threads: Int, packing: ConstantPacking, imagesPerRun: Int,
-    precision: Precision, tuner: ConvTuner?
+    precision: Precision, target: TargetDescription, tuner: ConvTuner?
   ) {
     (self.graph, self.plan, self.parameter, self.threads, self.packing) = (graph, plan, parameter, threads, packing)
-    (self.precision, self.tuner) = (precision, tuner)
+    (self.precision, self.target, self.tuner) = (precision, target, tuner)
     isConstant = graph.constantValues()
     self.imagesPerRun = imagesPerRun
     // Each reduction adds into the accumulator of the value its sum ends in, following its only
@@ -530,7 +533,8 @@ private struct Lowering {
     }
     var spec = ConvKernelSpec(inChannels: BlockedLayout.paddedChannels(trueIn), outChannels: BlockedLayout.paddedChannels(trueOut),
                               kernelSize: k, height: node.shape[2], width: node.shape[3], upsample: a.upsample, downsample: a.downsample,
-                              epilogue: a.epilogue, algorithm: precision.convAlgorithm(downsample: a.downsample))
+                              epilogue: a.epilogue)
+    spec.algorithm = precision.convAlgorithm(for: spec, target: target)
     if let reason = spec.invalidReason { throw CompileError(description: "node %\(id): \(reason)") }
     if let tuner { spec.algorithm = try tuner.algorithm(for: spec) }
     let index = kernel(.conv(spec))

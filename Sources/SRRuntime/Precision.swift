@@ -7,10 +7,16 @@ import SRCodegen
 public enum Precision: String, CaseIterable, Sendable {
   case fp32, bf16
 
-  /// The algorithm a convolution with this precision compiles to before any tuning.
-  /// Block-summing (training) kernels stay fp32.
-  public func convAlgorithm(downsample: Int) -> ConvAlgorithm {
-    self == .bf16 && downsample == 1 ? .directBF16 : .direct
+  /// The algorithm `spec` compiles to on `target` before any tuning. Block-summing (training)
+  /// kernels stay fp32. On an AMX target bf16 convolutions run on AMX tiles where the AMX
+  /// kernels can compute them (no resampling, 32 input channels and more, rows of 32 pixels and
+  /// more) and in fp32 elsewhere: Intel's `vdpbf16ps` runs at half the fp32 rate.
+  public func convAlgorithm(for spec: ConvKernelSpec, target: TargetDescription) -> ConvAlgorithm {
+    guard self == .bf16, spec.downsample == 1 else { return .direct }
+    guard target.hasAMX else { return .directBF16 }
+    var amx = spec
+    amx.algorithm = .amxBF16
+    return amx.invalidReason == nil ? .amxBF16 : .direct
   }
 }
 
@@ -21,26 +27,30 @@ public struct PrecisionChoice: Sendable {
   public var used: Precision
   /// Why bf16 was asked for and fp32 runs, or nil.
   public var fallbackReason: String?
+  /// The kernels that compute `used`: "fp32", "amx" or "avx512-bf16".
+  public var kernels: String
 
-  /// bf16 runs on AVX512-BF16 where `vdpbf16ps` is fast (AMD Zen 4 and 5: twice the fp32 rate).
-  /// On Intel it runs at half the fp32 rate, so it is never chosen there; Intel's fast path is
-  /// AMX, whose kernels SRFuse does not have yet. `isIntel` is the host's CPUID vendor.
-  public init(_ requested: Precision, target: TargetDescription, isIntel: Bool = srf_cpu_is_intel() != 0) {
+  /// bf16 runs on AMX tiles where the target has them (Intel Sapphire Rapids and later), else
+  /// on AVX512-BF16 where `vdpbf16ps` is fast (AMD Zen 4 and 5: twice the fp32 rate). On Intel
+  /// without AMX it would run at half the fp32 rate, so it is not chosen there. `isIntel` is
+  /// the host's CPUID vendor; `amxPermitted` whether Linux lets this process use AMX tiles
+  /// (asked only of AMX targets).
+  public init(_ requested: Precision, target: TargetDescription, isIntel: Bool = srf_cpu_is_intel() != 0, amxPermitted: Bool? = nil) {
     self.requested = requested
-    switch requested {
-    case .fp32:
-      (used, fallbackReason) = (.fp32, nil)
-    case .bf16 where !target.hasAVX512BF16:
-      used = .fp32
+    (used, fallbackReason, kernels) = (.fp32, nil, "fp32")
+    guard requested == .bf16 else { return }
+    if target.hasAMX {
+      guard amxPermitted ?? (srf_request_amx_permission() != 0) else {
+        fallbackReason = "Linux did not let this process use AMX tiles (it does from kernel 5.16 on), and AVX512-BF16 runs at half the fp32 rate on this CPU; running fp32"
+        return
+      }
+      (used, kernels) = (.bf16, "amx")
+    } else if !target.hasAVX512BF16 {
       fallbackReason = "this CPU (\(target.cpu)) has neither AMX nor AVX512-BF16, so bf16 cannot run here; running fp32"
-    case .bf16 where isIntel:
-      used = .fp32
-      fallbackReason = "on Intel CPUs AVX512-BF16 runs at half the fp32 rate and SRFuse has no AMX kernels yet; running fp32"
-    case .bf16:
-      (used, fallbackReason) = (.bf16, nil)
+    } else if isIntel {
+      fallbackReason = "on Intel CPUs without AMX, AVX512-BF16 runs at half the fp32 rate; running fp32"
+    } else {
+      (used, kernels) = (.bf16, "avx512-bf16")
     }
   }
-
-  /// The kernels that compute `used`: "fp32" or "avx512-bf16".
-  public var kernels: String { used == .bf16 ? "avx512-bf16" : "fp32" }
 }

@@ -81,7 +81,7 @@ extension Precision: ExpressibleByArgument {}
 
 /// The help of every `--precision` option.
 let precisionHelp = ArgumentHelp(
-  "fp32, or bf16: convolution inputs and weights in bf16; sums, epilogues and activations in fp32 (jit; on CPUs with AVX512-BF16 other than Intel's, else fp32 runs).")
+  "fp32, or bf16: convolution inputs and weights in bf16; sums, epilogues and activations in fp32 (jit; on AMX, or on AVX512-BF16 other than Intel's; else fp32 runs).")
 
 extension ConvTuner.Mode: ExpressibleByArgument {}
 

@@ -121,7 +121,7 @@ struct Inspect: ParsableCommand {
     var shown = Set<String>()
     for spec in specs {
       var untuned = spec
-      untuned.algorithm = choice.used.convAlgorithm(downsample: spec.downsample)
+      untuned.algorithm = choice.used.convAlgorithm(for: spec, target: .host)
       guard let measured = tuner.choices[untuned], shown.insert(spec.shapeKey).inserted else { continue }
       let rates = measured.gflops.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(separator: ", ")
       print("//   conv \(spec.shapeKey): \(spec.algorithm) (GFLOP/s \(rates)\(measured.fromCache ? ", cached" : ""))")

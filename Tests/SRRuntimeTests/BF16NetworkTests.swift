@@ -35,6 +35,31 @@ final class BF16NetworkTests: XCTestCase {
       XCTAssertTrue(none.fallbackReason?.contains("neither AMX nor AVX512-BF16") == true, none.fallbackReason ?? "")
     }
     XCTAssertNil(PrecisionChoice(.fp32, target: .avx2, isIntel: false).fallbackReason)
+    // Sapphire Rapids: AMX tiles, if Linux grants them to the process.
+    let amx = PrecisionChoice(.bf16, target: .amx, isIntel: true, amxPermitted: true)
+    XCTAssertEqual(amx.used, .bf16)
+    XCTAssertEqual(amx.kernels, "amx")
+    XCTAssertNil(amx.fallbackReason)
+    let denied = PrecisionChoice(.bf16, target: .amx, isIntel: true, amxPermitted: false)
+    XCTAssertEqual(denied.used, .fp32)
+    XCTAssertEqual(denied.kernels, "fp32")
+    XCTAssertTrue(denied.fallbackReason?.contains("5.16") == true, denied.fallbackReason ?? "")
+  }
+
+  /// On AMX targets bf16 convolutions go to AMX kernels where those can compute them and stay
+  /// fp32 elsewhere (vdpbf16ps is slow there); on AVX512-BF16 targets every forward one is bf16.
+  func testConvAlgorithmByTarget() {
+    let trunk = ConvKernelSpec(inChannels: 64, outChannels: 32, kernelSize: 3, height: 64, width: 64)
+    let upsampling = ConvKernelSpec(inChannels: 64, outChannels: 64, kernelSize: 3, height: 128, width: 128, upsample: 2)
+    let first = ConvKernelSpec(inChannels: 16, outChannels: 64, kernelSize: 3, height: 64, width: 64)
+    let summing = ConvKernelSpec(inChannels: 64, outChannels: 64, kernelSize: 3, height: 32, width: 32, downsample: 2)
+    XCTAssertEqual(Precision.bf16.convAlgorithm(for: trunk, target: .amx), .amxBF16)
+    XCTAssertEqual(Precision.bf16.convAlgorithm(for: upsampling, target: .amx), .direct)
+    XCTAssertEqual(Precision.bf16.convAlgorithm(for: first, target: .amx), .direct)
+    XCTAssertEqual(Precision.bf16.convAlgorithm(for: trunk, target: .avx512bf16), .directBF16)
+    XCTAssertEqual(Precision.bf16.convAlgorithm(for: upsampling, target: .avx512bf16), .directBF16)
+    XCTAssertEqual(Precision.bf16.convAlgorithm(for: summing, target: .avx512bf16), .direct)
+    XCTAssertEqual(Precision.fp32.convAlgorithm(for: trunk, target: .amx), .direct)
   }
 
   func testBF16OnATargetWithoutItIsAClearError() throws {

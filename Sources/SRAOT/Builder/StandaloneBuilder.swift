@@ -83,7 +83,8 @@ public enum StandaloneBuilder {
         throw CompileError(description: "srfuse compile needs a network with one RGB input")
       }
       try PassManager(passes: Pipeline.inference).run(&graph)
-      variants.append((window, width, try LoweredNetwork(graph: graph, parameters: model.parameters, packing: packing, precision: options.precision, tuner: options.tuner)))
+      variants.append((window, width, try LoweredNetwork(graph: graph, parameters: model.parameters, packing: packing, precision: options.precision,
+                                                      target: options.target.description, tuner: options.tuner)))
     }
     var kernelNames: [KernelRequest: String] = [:]
     var kernels: [KernelRequest] = []

@@ -34,7 +34,7 @@ public struct StandaloneTarget: Sendable {
   /// Features beyond x86-64-v4 that LLVM may use for `native` and GCC can test, by one name.
   private static let extraFeatures = [
     "avx512vnni", "avx512bf16", "avx512ifma", "avx512vbmi", "avx512vbmi2", "avx512bitalg", "avx512vpopcntdq",
-    "avx512vp2intersect", "avx512fp16", "avxvnni",
+    "avx512vp2intersect", "avx512fp16", "avxvnni", "amx-tile", "amx-bf16",
   ]
 }
 
