@@ -1,6 +1,8 @@
 import CLLVM
+import CRuntime
 import Dispatch
 import Foundation
+import SRCodegen
 
 /// Measures this machine's fused multiply-add peak in GFLOP/s with a JIT-compiled loop of
 /// independent FMA chains of the host's vector width (16 floats with AVX-512, 8 with AVX2:
@@ -8,7 +10,8 @@ import Foundation
 /// peak), run on `threads` threads at once. Benchmarks report their speed as a percentage of
 /// this number measured in the same process, because clock speeds on these shared machines
 /// vary from run to run. The bf16 peak is the same loop of `vdpbf16ps` (two multiply-adds per
-/// lane), on hosts with AVX512-BF16.
+/// lane), on hosts with AVX512-BF16, or a loop of AMX tile products (`AMXPeakKernel`) on hosts
+/// with AMX.
 public enum PeakProbe {
   /// Independent accumulators: enough to cover FMA latency x FMA ports on current x86 cores.
   static let chains = 12
@@ -18,6 +21,17 @@ public enum PeakProbe {
     case fma
     /// AVX512-BF16's pairwise bf16 dot product into fp32.
     case dotProductBF16
+    /// AMX's bf16 tile product into fp32 tiles (`tdpbf16ps`).
+    case tileProductBF16
+
+    /// The instruction's name, for reports.
+    public var name: String {
+      switch self {
+      case .fma: "FMA"
+      case .dotProductBF16: "vdpbf16ps"
+      case .tileProductBF16: "tdpbf16ps"
+      }
+    }
   }
 
   public static func measure(threads: Int, seconds: Double = 0.2, instruction: Instruction = .fma) throws -> Double {
@@ -26,10 +40,21 @@ public enum PeakProbe {
     if instruction == .dotProductBF16 && !jit.target.hasAVX512BF16 {
       throw CompileError(description: "this CPU (\(jit.target.cpu)) has no AVX512-BF16 to measure")
     }
-    try jit.add(buildKernel(jit.context, width: width, instruction: instruction))
+    var sinkFloats = 16
+    if instruction == .tileProductBF16 {
+      guard jit.target.hasAMX, srf_request_amx_permission() != 0 else {
+        throw CompileError(description: "this CPU (\(jit.target.cpu)) has no AMX tiles this process may use, to measure")
+      }
+      let module = LLVMModuleCreateWithNameInContext("peak_probe", jit.context)!
+      AMXPeakKernel.emit(named: "fma_probe", in: jit.context, module: module, target: jit.target)
+      try jit.add(module)
+      sinkFloats = AMXPeakKernel.outputFloats
+    } else {
+      try jit.add(buildKernel(jit.context, width: width, instruction: instruction))
+    }
     typealias Kernel = @convention(c) (Int64, UnsafeMutablePointer<Float>) -> Void
     let kernel = unsafeBitCast(try jit.address(of: "fma_probe"), to: Kernel.self)
-    var sink = [Float](repeating: 0, count: 16 * threads)
+    var sink = [Float](repeating: 0, count: sinkFloats * threads)
 
     // Calibrate the iteration count on one thread, then time all threads together.
     var iterations: Int64 = 1 << 16
@@ -41,11 +66,14 @@ public enum PeakProbe {
     let count = iterations
     let elapsed = sink.withUnsafeMutableBufferPointer { buffer in
       let base = buffer.baseAddress!
-      return time { DispatchQueue.concurrentPerform(iterations: threads) { kernel(count, base + 16 * $0) } }
+      return time { DispatchQueue.concurrentPerform(iterations: threads) { kernel(count, base + sinkFloats * $0) } }
     }
-    let multiplyAddsPerLane = instruction == .fma ? 1 : 2
-    let flops = Double(count) * Double(chains * width * multiplyAddsPerLane * 2) * Double(threads)
-    return flops / elapsed / 1e9
+    let flopsPerIteration = switch instruction {
+    case .fma: chains * width * 2
+    case .dotProductBF16: chains * width * 4
+    case .tileProductBF16: AMXPeakKernel.flopsPerRound
+    }
+    return Double(count) * Double(flopsPerIteration) * Double(threads) / elapsed / 1e9
   }
 
   private static func time(_ body: () -> Void) -> Double {

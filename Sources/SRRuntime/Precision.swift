@@ -53,4 +53,13 @@ public struct PrecisionChoice: Sendable {
       (used, kernels) = (.bf16, "avx512-bf16")
     }
   }
+
+  /// The instruction the kernels compute with, whose peak benchmarks compare against.
+  public var peakInstruction: PeakProbe.Instruction {
+    switch kernels {
+    case "amx": .tileProductBF16
+    case "avx512-bf16": .dotProductBF16
+    default: .fma
+    }
+  }
 }

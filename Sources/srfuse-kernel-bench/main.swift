@@ -2,7 +2,7 @@
 // the same run (clock speeds on shared machines vary between runs).
 //
 //   srfuse-kernel-bench [--size N] [--tile blocks,pixels[,unroll[,stripColumns]]] [--asm FILE] [--o2] [--seconds S]
-//                       [--upsample F | --downsample F] [--shapes 64x32,...] [--weight-grad] [--winograd M | --bf16]
+//                       [--upsample F | --downsample F] [--shapes 64x32,...] [--weight-grad] [--winograd M | --bf16 | --amx]
 //
 // --downsample sums f x f blocks of the result (a backward-data convolution with the upsampling
 // backward folded in): the input is f times the size. GFLOP/s count what the kernel computes
@@ -12,7 +12,8 @@
 // --winograd M times Winograd F(MxM,3x3) kernels instead of direct ones; their GFLOP/s count
 // the direct convolution's multiply-adds (an effective rate, which may pass 100% of the peak).
 // --bf16 times AVX512-BF16 kernels (bf16 inputs and weights, fp32 sums) as a percentage of the
-// `vdpbf16ps` peak measured in the same run.
+// `vdpbf16ps` peak measured in the same run; --amx AMX tile kernels (the same numerics) as a
+// percentage of the `tdpbf16ps` peak (measuring it asks Linux for the tile state first).
 // --weight-grad times the weight-gradient kernels (with bias gradient) of the same shapes plus
 // 64->3 instead, their tasks split in two halves for two threads.
 import CLLVM
@@ -50,6 +51,7 @@ struct Options {
       case "--seconds": seconds = Double(rest.next()!)!
       case "--winograd": algorithm = .winograd(outputTile: Int(rest.next()!)!)
       case "--bf16": algorithm = .directBF16
+      case "--amx": algorithm = .amxBF16
       case "--upsample": upsample = Int(rest.next()!)!
       case "--downsample": downsample = Int(rest.next()!)!
       case "--weight-grad":
@@ -97,13 +99,15 @@ let options = Options(Array(CommandLine.arguments.dropFirst()))
 let target = TargetDescription.host
 let jit = try JIT(target: target)
 // Other processes on a shared machine only ever lower a measurement: take the best of a few.
-// bf16 kernels are a percentage of the vdpbf16ps peak, the others of the FMA peak.
-let peakInstruction: PeakProbe.Instruction = options.algorithm.isBF16 ? .dotProductBF16 : .fma
+// AMX kernels are a percentage of the tdpbf16ps peak, other bf16 kernels of the vdpbf16ps
+// peak, the rest of the FMA peak.
+let peakInstruction: PeakProbe.Instruction =
+  options.algorithm == .amxBF16 ? .tileProductBF16 : options.algorithm.isBF16 ? .dotProductBF16 : .fma
 func measurePeak(threads: Int) throws -> Double {
   try (0..<3).map { _ in try PeakProbe.measure(threads: threads, instruction: peakInstruction) }.max()!
 }
 let peaks = [1: try measurePeak(threads: 1), 2: try measurePeak(threads: 2)]
-let peakName = options.algorithm.isBF16 ? "vdpbf16ps" : "FMA"
+let peakName = peakInstruction.name
 print("target \(target.cpu), \(target.vectorWidth)-wide; \(peakName) peak \(String(format: "%.1f", peaks[1]!)) GFLOP/s on 1 thread, \(String(format: "%.1f", peaks[2]!)) on 2")
 
 var random = UInt64(0x1234_5678)

@@ -99,9 +99,9 @@ struct Bench: ParsableCommand {
       return (network.summary, times, output)
     }()
     let median = times.sorted()[times.count / 2]
-    // bf16 is a percentage of the vdpbf16ps peak, fp32 of the FMA peak.
-    let peak = try PeakProbe.measure(threads: threadCount, instruction: precision.used == .bf16 ? .dotProductBF16 : .fma)
-    let peakName = precision.used == .bf16 ? "vdpbf16ps" : "FMA"
+    // A percentage of the peak of the instruction the kernels compute with.
+    let peak = try PeakProbe.measure(threads: threadCount, instruction: precision.peakInstruction)
+    let peakName = precision.peakInstruction.name
     // bf16 is measured against fp32 on the same input.
     var agreement: OutputAgreement?
     if precision.used == .bf16, let output {

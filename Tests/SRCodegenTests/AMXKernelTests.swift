@@ -76,4 +76,12 @@ extension ConvKernelTests {
       XCTAssertFalse(lines.contains { $0.contains("vdpbf16ps") || $0.contains("vfmadd") }, "vector products in an AMX kernel for \(spec)")
     }
   }
+
+  /// The AMX peak loop builds for Sapphire Rapids anywhere: four tile products per round.
+  func testAMXPeakKernelCodegen() {
+    let lines = verifiedAssembly(target: .amx) { AMXPeakKernel.emit(named: "peak", in: $0, module: $1, target: .amx) }
+    XCTAssertEqual(lines.count { $0.contains("tdpbf16ps") }, 4)
+    XCTAssertEqual(lines.count { $0.contains("tileloadd") }, 4)
+    XCTAssertTrue(lines.contains { $0.contains("ldtilecfg") } && lines.contains { $0.contains("tilerelease") })
+  }
 }

@@ -79,10 +79,17 @@ extension ConvKernelTests {
 
   /// The assembly lines of `spec`'s kernel for `target`, after checking that its module verifies.
   func verifiedAssembly(of spec: ConvKernelSpec, target: TargetDescription, file: StaticString = #filePath, line: UInt = #line) -> [Substring] {
+    verifiedAssembly(target: target, file: file, line: line) { ConvKernelGenerator.emit(spec, named: "conv", in: $0, module: $1, target: target) }
+  }
+
+  /// The assembly lines of the module `emit` fills for `target`, after checking that it verifies.
+  func verifiedAssembly(
+    target: TargetDescription, file: StaticString = #filePath, line: UInt = #line, emit: (LLVMContextRef, LLVMModuleRef) -> Void
+  ) -> [Substring] {
     let context = LLVMContextCreate()!
     defer { LLVMContextDispose(context) }
-    let module = LLVMModuleCreateWithNameInContext("conv", context)!
-    ConvKernelGenerator.emit(spec, named: "conv", in: context, module: module, target: target)
+    let module = LLVMModuleCreateWithNameInContext("kernel", context)!
+    emit(context, module)
     var message: UnsafeMutablePointer<CChar>?
     XCTAssertEqual(LLVMVerifyModule(module, LLVMReturnStatusAction, &message), 0, message.map { String(cString: $0) } ?? "", file: file, line: line)
     LLVMDisposeMessage(message)
