@@ -5,11 +5,11 @@ import SRIR
 
 /// Chooses each convolution's algorithm on this CPU by timing the candidates, while a network
 /// is lowered (`LoweredNetwork(tuner:)`): for plain 3x3 convolutions, the precision's default
-/// kernel (direct fp32, or direct bf16 on AVX512-BF16 or AMX) against Winograd F(4x4,3x3) in fp32 (and, in bf16, direct
-/// fp32): a kernel at least as accurate as the precision asks for may replace its default when
-/// it is faster. A candidate may be chosen only if its output matches the direct fp32 kernel's on
-/// random data, and only if it is 5% faster than the default, so timing noise between
-/// near-equal kernels keeps the default. Choices go to a `TuningCache` and are reused from it,
+/// kernel (direct fp32, or direct bf16 on AVX512-BF16 or AMX) against Winograd F(4x4,3x3) in
+/// fp32 (and, in bf16, direct fp32): a kernel at least as accurate as the precision asks for
+/// may replace its default when it is faster. A candidate may be chosen only if its output
+/// matches the direct fp32 kernel's on random data, and only if it is 5% faster than the
+/// default, so timing noise between near-equal kernels keeps the default. Choices go to a `TuningCache` and are reused from it,
 /// so every run and every command (`upscale`, `compile`) on this machine runs the same kernels.
 ///
 /// F(6x6,3x3) is not a candidate: measured end to end on x4plus it was slower than F4 on both
