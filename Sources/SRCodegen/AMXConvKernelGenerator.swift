@@ -3,9 +3,10 @@ import CLLVM
 /// Emits bf16 convolution kernels for AMX (`ConvAlgorithm.amxBF16`), of the `ConvKernelFunction`
 /// signature and contract (rows [rowBegin, rowEnd), the owned halo zeroed).
 ///
-/// Each output row is computed in strips of 32 columns (the last strip moved left to end at
-/// the row's end, so a row of at least 32 pixels needs no narrower tile; the columns it shares
-/// with the strip before are computed twice, identically). For a strip, the input pixels its
+/// Each output row (of the upsampled image when the convolution upsamples: see `roundInputs`)
+/// is computed in strips of 32 columns (the last strip moved left to end at the row's end, so
+/// a row of at least 32 pixels needs no narrower tile; the columns it shares with the strip
+/// before are computed twice, identically). For a strip, the input pixels its
 /// tap rows read are rounded to bf16 once into stack scratch as 64-byte rows of 32 input
 /// channels (`AMXTileFile`'s input tiles need at least 32 contiguous channels per pixel; the
 /// network's blocks hold 16). Then, for each pair of output blocks, four accumulator tiles (2
@@ -98,10 +99,10 @@ private struct AMXConvEmitter {
     self.spec = spec
     self.ir = ir
     weights = AMXConvWeights(spec)
-    inputRow = (spec.width + 2) * block
-    inputPlane = (spec.height + 2) * inputRow
-    outputRow = inputRow
-    outputPlane = inputPlane
+    inputRow = (spec.inputWidth + 2) * block
+    inputPlane = (spec.inputHeight + 2) * inputRow
+    outputRow = (spec.width + 2) * block
+    outputPlane = (spec.height + 2) * outputRow
     scratchPixels = AMXConvKernelGenerator.stripColumns + spec.kernelSize - 1
     (input, output, packedWeights) = (ir.parameter(0), ir.parameter(1), ir.parameter(2))
     operands = ir.epilogueOperands(spec.epilogue, array: ir.parameter(3))
@@ -135,16 +136,19 @@ private struct AMXConvEmitter {
 
   /// Rounds the input pixels that output row y's strip from `firstColumn` reads to bf16: per
   /// tap row and group, `scratchPixels` rows of 32 channels (block 2g in the first 32 bytes).
+  /// With upsampling by f the strip reads the nearest-upsampled input: upsampled row or column
+  /// r >= -1 is halo row or column (r + f) / f of the input (the zero halo for r = -1 and for r
+  /// = f x size), so every tap is summed on its own, as without upsampling.
   private func roundInputs(y: LLVMValueRef, firstColumn: LLVMValueRef) {
-    let padding = spec.kernelSize / 2
+    let padding = spec.kernelSize / 2, f = spec.upsample
     ir.forEach(count: spec.kernelSize) { tapRow in
-      // Halo coordinates: output (y, x) reads input rows y - padding ... from halo row y + 1 - padding.
-      let rowStart = ir.add(ir.mul(ir.add(ir.add(y, tapRow), 1 - padding), inputRow), ir.mul(ir.add(firstColumn, 1 - padding), block))
+      let haloRow = ir.divide(ir.add(ir.add(y, tapRow), f - padding), f)
       ir.forEach(count: weights.groups) { group in
-        let source = ir.advance(input, by: ir.add(rowStart, ir.mul(group, 2 * inputPlane)))
+        let source = ir.advance(input, by: ir.add(ir.mul(haloRow, inputRow), ir.mul(group, 2 * inputPlane)))
         let target = ir.advance(scratch, by: scratchOffset(tapRow: tapRow, group: group, pixel: 0))
         ir.forEach(count: scratchPixels) { pixel in
-          let from = ir.advance(source, by: ir.mul(pixel, block))
+          let haloColumn = ir.divide(ir.add(ir.add(firstColumn, pixel), f - padding), f)
+          let from = ir.advance(source, by: ir.mul(haloColumn, block))
           let to = ir.advance(target, by: ir.mul(pixel, AMXTileFile.rowFloats))
           ir.storeRoundedToBFloat16(ir.loadVector(from), to, offset: 0)
           ir.storeRoundedToBFloat16(ir.loadVector(from, offset: inputPlane), to, offset: block / 2)

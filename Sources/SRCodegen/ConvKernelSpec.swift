@@ -52,7 +52,7 @@ public struct ConvKernelSpec: Hashable, Sendable {
     }
     if algorithm == .directBF16 && downsample != 1 { return "bf16 kernels do not sum their result over blocks (inference only)" }
     if algorithm == .amxBF16 {
-      if upsample != 1 || downsample != 1 { return "AMX kernels compute plain convolutions only (no resampling)" }
+      if downsample != 1 { return "AMX kernels do not sum their result over blocks (inference only)" }
       if inChannels % AMXConvKernelGenerator.groupChannels != 0 { return "AMX kernels need a multiple of 32 input channels, not \(inChannels)" }
       if width < AMXConvKernelGenerator.stripColumns { return "AMX kernels need rows of at least \(AMXConvKernelGenerator.stripColumns) pixels, not \(width)" }
     }

@@ -9,8 +9,8 @@ public enum Precision: String, CaseIterable, Sendable {
 
   /// The algorithm `spec` compiles to on `target` before any tuning. Block-summing (training)
   /// kernels stay fp32. On an AMX target bf16 convolutions run on AMX tiles where the AMX
-  /// kernels can compute them (no resampling, 32 input channels and more, rows of 32 pixels and
-  /// more) and in fp32 elsewhere: Intel's `vdpbf16ps` runs at half the fp32 rate.
+  /// kernels can compute them (32 input channels and more, rows of 32 pixels and more) and in
+  /// fp32 elsewhere: Intel's `vdpbf16ps` runs at half the fp32 rate.
   public func convAlgorithm(for spec: ConvKernelSpec, target: TargetDescription) -> ConvAlgorithm {
     guard self == .bf16, spec.downsample == 1 else { return .direct }
     guard target.hasAMX else { return .directBF16 }

@@ -20,8 +20,8 @@ extension ConvKernelTests {
     return amx
   }
 
-  /// Shapes of RRDB's dense blocks and the trunk, odd output block counts, rows that end in an
-  /// overlapping strip (37, 70), row splits, and the epilogues the network fuses.
+  /// Shapes of RRDB's dense blocks, the trunk and the upsampling, odd output block counts, rows
+  /// that end in an overlapping strip (37, 70), row splits, and the epilogues the network fuses.
   func checkAMXShapes(_ tiles: AMXTiles, target: TargetDescription) throws {
     func run(_ testCase: Case, splits: [Int] = [], exact: Bool = true) throws {
       try check(amxCase(testCase), target: target, amxTiles: tiles, splits: splits, tolerance: exact ? 0 : 1e-5, smallIntegers: exact)
@@ -33,6 +33,10 @@ extension ConvKernelTests {
     try run(Case(trueIn: 96, trueOut: 32, height: 2, width: 64, epilogue: [.bias, .leakyRelu(0.2)]), exact: false)
     try run(Case(trueIn: 64, trueOut: 64, height: 3, width: 45, epilogue: [.bias, .scale(0.2), .add]), splits: [2], exact: false)
     try run(Case(trueIn: 32, trueOut: 160, height: 2, width: 40, epilogue: [.add, .leakyReluMask(0.2, channels: 128..<160)]), exact: false)
+    // Upsampling convolutions read the nearest-upsampled input, halo rows and columns included.
+    try run(Case(trueIn: 64, trueOut: 64, height: 6, width: 36, upsample: 2), splits: [3])
+    try run(Case(trueIn: 32, trueOut: 16, height: 6, width: 33, upsample: 3))
+    try run(Case(trueIn: 64, trueOut: 32, height: 4, width: 64, upsample: 2, epilogue: [.bias, .leakyRelu(0.2)]), exact: false)
   }
 
   func testAMXEmulatedTiles() throws {
@@ -52,11 +56,11 @@ extension ConvKernelTests {
     try checkAMXShapes(.hardware, target: .host)
   }
 
-  func testAMXSpecsNeedPlainConvolutionsOf32Channels() {
+  func testAMXSpecsNeed32ChannelsAndNoBlockSums() {
     XCTAssertNil(amxCase(Case(trueIn: 64, trueOut: 32, height: 8, width: 32)).spec.invalidReason)
     XCTAssertEqual(amxCase(Case(trueIn: 48, trueOut: 32, height: 8, width: 40)).spec.invalidReason, "AMX kernels need a multiple of 32 input channels, not 48")
     XCTAssertEqual(amxCase(Case(trueIn: 64, trueOut: 32, height: 8, width: 31)).spec.invalidReason, "AMX kernels need rows of at least 32 pixels, not 31")
-    XCTAssertNotNil(amxCase(Case(trueIn: 64, trueOut: 64, height: 8, width: 40, upsample: 2)).spec.invalidReason)
+    XCTAssertNil(amxCase(Case(trueIn: 64, trueOut: 64, height: 8, width: 40, upsample: 2)).spec.invalidReason)
     XCTAssertNotNil(amxCase(Case(trueIn: 64, trueOut: 64, height: 8, width: 40, downsample: 2)).spec.invalidReason)
   }
 
