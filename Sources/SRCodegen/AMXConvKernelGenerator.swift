@@ -6,12 +6,12 @@ import CLLVM
 /// Each output row (of the upsampled image when the convolution upsamples: see `roundInputs`)
 /// is computed in strips of 32 columns (the last strip moved left to end at the row's end, so
 /// a row of at least 32 pixels needs no narrower tile; the columns it shares with the strip
-/// before are computed twice, identically). For a strip, the input pixels its
-/// tap rows read are rounded to bf16 once into stack scratch as 64-byte rows of 32 input
-/// channels (`AMXTileFile`'s input tiles need at least 32 contiguous channels per pixel; the
-/// network's blocks hold 16). Then, for each pair of output blocks, four accumulator tiles (2
-/// pixel tiles x 2 output blocks) sum `tdpbf16ps` over taps and 32-channel groups, each input
-/// tile and each weight tile feeding two products. Accumulators are stored straight into the
+/// before are computed twice, identically). For a strip, the input pixels its tap rows read are
+/// rounded to bf16 once into stack scratch as 64-byte rows of 32 input channels (`AMXTileFile`'s
+/// input tiles need at least 32 contiguous channels per pixel; the network's blocks hold 16).
+/// Then, for each pair of output blocks, four accumulator tiles (2 pixel tiles x 2 output
+/// blocks) sum `tdpbf16ps` over taps and 32-channel groups, each input tile and each weight
+/// tile feeding two products. Accumulators are stored straight into the
 /// output (16 pixels x 16 channels of one block row is 1 KiB with 64-byte rows), and the
 /// epilogue runs on them there in fp32.
 enum AMXConvKernelGenerator {

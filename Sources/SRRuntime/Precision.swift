@@ -27,8 +27,9 @@ public struct PrecisionChoice: Sendable {
   public var used: Precision
   /// Why bf16 was asked for and fp32 runs, or nil.
   public var fallbackReason: String?
-  /// The kernels that compute `used`: "fp32", "amx" or "avx512-bf16".
-  public var kernels: String
+  /// The instruction the kernels that compute `used` multiply with, whose peak benchmarks
+  /// compare against.
+  public var instruction: PeakProbe.Instruction
 
   /// bf16 runs on AMX tiles where the target has them (Intel Sapphire Rapids and later), else
   /// on AVX512-BF16 where `vdpbf16ps` is fast (AMD Zen 4 and 5: twice the fp32 rate). On Intel
@@ -37,29 +38,29 @@ public struct PrecisionChoice: Sendable {
   /// (asked only of AMX targets).
   public init(_ requested: Precision, target: TargetDescription, isIntel: Bool = srf_cpu_is_intel() != 0, amxPermitted: Bool? = nil) {
     self.requested = requested
-    (used, fallbackReason, kernels) = (.fp32, nil, "fp32")
+    (used, fallbackReason, instruction) = (.fp32, nil, .fma)
     guard requested == .bf16 else { return }
     if target.hasAMX {
       guard amxPermitted ?? (srf_request_amx_permission() != 0) else {
         fallbackReason = "Linux did not let this process use AMX tiles (it does from kernel 5.16 on), and AVX512-BF16 runs at half the fp32 rate on this CPU; running fp32"
         return
       }
-      (used, kernels) = (.bf16, "amx")
+      (used, instruction) = (.bf16, .tileProductBF16)
     } else if !target.hasAVX512BF16 {
       fallbackReason = "this CPU (\(target.cpu)) has neither AMX nor AVX512-BF16, so bf16 cannot run here; running fp32"
     } else if isIntel {
       fallbackReason = "on Intel CPUs without AMX, AVX512-BF16 runs at half the fp32 rate; running fp32"
     } else {
-      (used, kernels) = (.bf16, "avx512-bf16")
+      (used, instruction) = (.bf16, .dotProductBF16)
     }
   }
 
-  /// The instruction the kernels compute with, whose peak benchmarks compare against.
-  public var peakInstruction: PeakProbe.Instruction {
-    switch kernels {
-    case "amx": .tileProductBF16
-    case "avx512-bf16": .dotProductBF16
-    default: .fma
+  /// The kernels that compute `used`: "fp32", "amx" or "avx512-bf16".
+  public var kernels: String {
+    switch instruction {
+    case .fma: "fp32"
+    case .tileProductBF16: "amx"
+    case .dotProductBF16: "avx512-bf16"
     }
   }
 }

@@ -100,8 +100,8 @@ struct Bench: ParsableCommand {
     }()
     let median = times.sorted()[times.count / 2]
     // A percentage of the peak of the instruction the kernels compute with.
-    let peak = try PeakProbe.measure(threads: threadCount, instruction: precision.peakInstruction)
-    let peakName = precision.peakInstruction.name
+    let peak = try PeakProbe.measure(threads: threadCount, instruction: precision.instruction)
+    let peakName = precision.instruction.name
     // bf16 is measured against fp32 on the same input.
     var agreement: OutputAgreement?
     if precision.used == .bf16, let output {
